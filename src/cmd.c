@@ -1,0 +1,254 @@
+/* cmd.c — the command table, lookup, arity and permission checks, shard
+ * locking from each command's key specification, and statistics.
+ *
+ * The table is data. Each t_<type>.c exports an array of `command` rows,
+ * ended by a row whose name is NULL. The fields of a row:
+ *   name      lower-case command name
+ *   proc      the handler: reads c->argv/c->argc, answers through reply.c
+ *   arity     N = exactly N arguments counting the name; -N = at least N
+ *   flags     CMD_*: WRITE (write locks, AOF), READONLY, FAST, ADMIN,
+ *             NOLOCK (the handler locks for itself: whole-db commands),
+ *             NOAUTH (allowed before AUTH), LOADING (allowed while loading)…
+ *   firstkey  index of the first key argument (0: the command has no keys)
+ *   lastkey   index of the last key; -1 the last argument, -2 the one before
+ *   step      distance between key arguments (MSET: 2)
+ *   getkeys   optional function for key positions the three numbers cannot
+ *             describe (numkeys arguments)
+ *   group, summary, since: for COMMAND DOCS
+ * The table drives dispatch, arity errors, which shards to lock and how
+ * (read or write), COMMAND output and what goes to the AOF. Handlers never
+ * take shard locks themselves unless flagged NOLOCK. */
+#include "kvd.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static command *const tables[] = {cmds_string, cmds_keys, cmds_server};
+
+/* open-addressing index from name to row */
+static command **index_tab;
+static size_t index_size;
+static int ncommands;
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void index_put(command *cmd)
+{
+    size_t n = strlen(cmd->name);
+    size_t i = name_hash(cmd->name, n) & (index_size - 1);
+    while (index_tab[i]) i = (i + 1) & (index_size - 1);
+    index_tab[i] = cmd;
+}
+
+void cmd_init(void)
+{
+    ncommands = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (command *c = tables[t]; c->name; c++) ncommands++;
+    index_size = 16;
+    while (index_size < (size_t)ncommands * 3) index_size *= 2;
+    free(index_tab);
+    index_tab = calloc(index_size, sizeof(command *));
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (command *c = tables[t]; c->name; c++) index_put(c);
+}
+
+command *cmd_lookup(const char *name, size_t n)
+{
+    char low[64];
+    if (n == 0 || n >= sizeof low) return NULL;
+    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)name[i]);
+    size_t i = name_hash(low, n) & (index_size - 1);
+    for (command *c; (c = index_tab[i]); i = (i + 1) & (index_size - 1))
+        if (strlen(c->name) == n && memcmp(c->name, low, n) == 0) return c;
+    return NULL;
+}
+
+int cmd_count(void) { return ncommands; }
+
+void cmd_foreach(void (*fn)(command *cmd, void *ctx), void *ctx)
+{
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (command *c = tables[t]; c->name; c++) fn(c, ctx);
+}
+
+static const struct { int flag; const char *name; } flag_names[] = {
+    {CMD_WRITE, "write"},       {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},       {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"},   {CMD_STALE, "stale"},
+    {CMD_SKIP_MONITOR, "skip_monitor"}, {CMD_FAST, "fast"}, {CMD_NOAUTH, "no_auth"},
+    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_NOMULTI, "no_multicommand"},
+};
+
+const char **cmd_flag_names(int flags, int *n)
+{
+    static const char *out[32];
+    int k = 0;
+    for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+        if (flags & flag_names[i].flag) out[k++] = flag_names[i].name;
+    *n = k;
+    return out;
+}
+
+/* Key argument indexes of c's request for cmd; at most max. */
+int cmd_getkeys(client *c, command *cmd, int *keys, int max)
+{
+    if (cmd->getkeys) return cmd->getkeys(c, keys, max);
+    if (cmd->firstkey <= 0) return 0;
+    int last = cmd->lastkey;
+    if (last < 0) last = c->argc + last;
+    int n = 0;
+    for (int i = cmd->firstkey; i <= last && i < c->argc && n < max; i += cmd->step ? cmd->step : 1)
+        keys[n++] = i;
+    return n;
+}
+
+/* ---------------------------------------------------------------- locking */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define MAXKEYS_STACK 64
+
+/* Takes the shard locks of c's keys in ascending shard order; fills idx[]
+ * with the distinct shards and returns how many. */
+static int lock_keys(client *c, command *cmd, uint32_t *idx, int cap, bool write)
+{
+    int kbuf[MAXKEYS_STACK];
+    int *keys = kbuf;
+    int maxk = c->argc;
+    if (maxk > MAXKEYS_STACK) {
+        keys = malloc(sizeof(int) * (size_t)maxk);
+        if (!keys) abort();
+    } else {
+        maxk = MAXKEYS_STACK;
+    }
+    int nk = cmd_getkeys(c, cmd, keys, maxk);
+    int n = 0;
+    for (int i = 0; i < nk; i++) idx[n++] = store_shard_index(store_hash(c->argv[keys[i]]));
+    if (keys != kbuf) free(keys);
+    if (n > 1) {
+        qsort(idx, (size_t)n, sizeof idx[0], cmp_u32);
+        int u = 1;
+        for (int i = 1; i < n; i++)
+            if (idx[i] != idx[u - 1]) idx[u++] = idx[i];
+        n = u;
+    }
+    UNUSED(cap);
+    for (int i = 0; i < n; i++) {
+        shard *s = &c->db->shards[idx[i]];
+        if (write) shard_wrlock(s);
+        else shard_rdlock(s);
+    }
+    return n;
+}
+
+static void unlock_keys(client *c, uint32_t *idx, int n)
+{
+    for (int i = n - 1; i >= 0; i--) shard_unlock(&c->db->shards[idx[i]]);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void reject_unknown(client *c)
+{
+    buf b;
+    char mem[512];
+    buf_init_static(&b, mem, sizeof mem);
+    buf_printf(&b, "ERR unknown command '%.*s', with args beginning with: ",
+               (int)(c->argv[0].n > 128 ? 128 : c->argv[0].n), c->argv[0].p);
+    size_t args = 0;
+    for (int i = 1; i < c->argc && args < 128; i++) {
+        size_t before = b.len;
+        int room = 128 - (int)args;
+        buf_printf(&b, "'%.*s' ", (int)c->argv[i].n < room ? (int)c->argv[i].n : room, c->argv[i].p);
+        args += b.len - before;
+    }
+    buf_appendc(&b, '\0');
+    c->cmd = NULL;
+    reply_error(c, b.p);
+    buf_free(&b);
+}
+
+void cmd_dispatch(client *c)
+{
+    if (c->argc == 0) return;
+    command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].n);
+    c->cmd = NULL;
+    if (!cmd) {
+        reject_unknown(c);
+        return;
+    }
+    if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) {
+        atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+        reply_err_arity(c, cmd->name);
+        return;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+        reply_error(c, "NOAUTH Authentication required.");
+        return;
+    }
+    if (atomic_load_explicit(&server.loading, memory_order_relaxed) && !(cmd->flags & CMD_LOADING)) {
+        reply_error(c, "LOADING kvd is loading the dataset in memory");
+        return;
+    }
+    c->cmd = cmd;
+    int64_t t0 = util_monotonic_us();
+    if (cmd->flags & CMD_NOLOCK) {
+        cmd->proc(c);
+    } else {
+        uint32_t sbuf[MAXKEYS_STACK];
+        uint32_t *idx = sbuf;
+        if (c->argc > MAXKEYS_STACK) {
+            idx = malloc(sizeof(uint32_t) * (size_t)c->argc);
+            if (!idx) abort();
+        }
+        bool write = (cmd->flags & CMD_WRITE) != 0;
+        int n = lock_keys(c, cmd, idx, c->argc, write);
+        cmd->proc(c);
+        unlock_keys(c, idx, n);
+        if (idx != sbuf) free(idx);
+    }
+    int64_t dt = util_monotonic_us() - t0;
+    atomic_fetch_add_explicit(&cmd->calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cmd->usec, (uint64_t)dt, memory_order_relaxed);
+    atomic_fetch_add_explicit(&server.stat_commands, 1, memory_order_relaxed);
+    c->lastcmd = cmd;
+    c->cmd = NULL;
+}
+
+int cmd_rename(const char *from, const char *to)
+{
+    command *c = cmd_lookup(from, strlen(from));
+    if (!c) return -1;
+    char *nm = malloc(strlen(to) + 1);
+    if (!nm) abort();
+    for (size_t i = 0; i <= strlen(to); i++) nm[i] = (char)tolower((unsigned char)to[i]);
+    c->name = nm[0] ? nm : "";
+    cmd_init();
+    return 0;
+}
+
+static void reset_one(command *cmd, void *ctx)
+{
+    UNUSED(ctx);
+    atomic_store(&cmd->calls, 0);
+    atomic_store(&cmd->usec, 0);
+    atomic_store(&cmd->rejected, 0);
+    atomic_store(&cmd->failed, 0);
+}
+
+void cmd_reset_stats(void);
+void cmd_reset_stats(void) { cmd_foreach(reset_one, NULL); }

@@ -1,0 +1,419 @@
+/* conn.c — one thread per connection. The thread blocks in read() on its
+ * socket, parses every complete request in what arrived (pipelining),
+ * executes each through cmd.c, and writes all replies with one write.
+ * Threads that lose their connection park for a while and are handed the
+ * next accepted socket, so a connect costs no thread creation. */
+#include "kvd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+pthread_mutex_t conn_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static client *clients;             /* list, under conn_list_lock */
+static int nclients;                /* under conn_list_lock */
+static pthread_cond_t clients_gone = PTHREAD_COND_INITIALIZER;
+static _Atomic uint64_t next_id = 1;
+static _Atomic uint64_t total_conns;
+
+size_t resp_bulk_pending(client *c, size_t avail);
+
+/* ---------------------------------------------------------------- list */
+
+int conn_count(void)
+{
+    pthread_mutex_lock(&conn_list_lock);
+    int n = nclients;
+    pthread_mutex_unlock(&conn_list_lock);
+    return n;
+}
+
+uint64_t conn_total(void) { return atomic_load(&total_conns); }
+
+static void list_add(client *c)
+{
+    pthread_mutex_lock(&conn_list_lock);
+    c->prev = NULL;
+    c->next = clients;
+    if (clients) clients->prev = c;
+    clients = c;
+    nclients++;
+    pthread_mutex_unlock(&conn_list_lock);
+}
+
+/* Unlinks c and closes its socket under the list lock, so CLIENT KILL can
+ * never shut down a descriptor number that was reused. */
+static void list_remove(client *c)
+{
+    pthread_mutex_lock(&conn_list_lock);
+    if (c->prev) c->prev->next = c->next;
+    else clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    nclients--;
+    close(c->fd);
+    c->fd = -1;
+    if (nclients == 0) pthread_cond_broadcast(&clients_gone);
+    pthread_mutex_unlock(&conn_list_lock);
+}
+
+void conn_foreach(void (*fn)(client *c, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next) fn(c, ctx);
+    pthread_mutex_unlock(&conn_list_lock);
+}
+
+/* The CLIENT LIST / CLIENT INFO line of c. Caller holds conn_list_lock. */
+void conn_client_info(buf *b, client *c)
+{
+    int64_t now = util_mstime();
+    pthread_mutex_lock(&c->lock);
+    const char *cmdname = c->info_cmd ? c->info_cmd->name : "NULL";
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
+               "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+               "oll=0 omem=0 tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s "
+               "lib-ver=%s\n",
+               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+               (long long)((now - c->ctime) / 1000), (long long)((now - c->last_interaction) / 1000),
+               c->dbid, c->info_qbuf, c->info_qbuf_free, c->info_qbuf + c->info_qbuf_free,
+               c->info_qbuf, c->info_qbuf + c->info_qbuf_free + sizeof(client), cmdname,
+               c->proto == PROTO_RESP3 ? 3 : 2, c->lib_name ? c->lib_name : "",
+               c->lib_ver ? c->lib_ver : "");
+    pthread_mutex_unlock(&c->lock);
+}
+
+client *conn_by_id(uint64_t id)
+{
+    client *r = NULL;
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next)
+        if (c->id == id) r = c;
+    pthread_mutex_unlock(&conn_list_lock);
+    return r;
+}
+
+/* Shuts down the matching connections' sockets (their threads then see end
+ * of file and exit). Returns the number killed. */
+int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me)
+{
+    int n = 0;
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next) {
+        if (id && c->id != id) continue;
+        if (addr && strcmp(c->addr, addr) != 0) continue;
+        if (laddr && strcmp(c->laddr, laddr) != 0) continue;
+        if (skipme && c == me) continue;
+        if (c == me) {
+            atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
+        } else {
+            atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
+            shutdown(c->fd, SHUT_RDWR);
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&conn_list_lock);
+    return n;
+}
+
+void conn_kill_all(void)
+{
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next) {
+        atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
+        shutdown(c->fd, SHUT_RD);
+    }
+    pthread_mutex_unlock(&conn_list_lock);
+}
+
+/* Waits up to ms for every connection thread to finish. */
+void conn_shutdown_wait(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&conn_list_lock);
+    while (nclients > 0)
+        if (pthread_cond_timedwait(&clients_gone, &conn_list_lock, &ts) != 0) break;
+    pthread_mutex_unlock(&conn_list_lock);
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+static bool write_all(client *c)
+{
+    size_t off = 0;
+    while (off < c->obuf.len) {
+        ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        off += (size_t)n;
+    }
+    atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    c->obuf.len = 0;
+    return true;
+}
+
+#define QMEM 4096
+#define OMEM 8192
+#define OBUF_FLUSH (64 * 1024)
+
+static void serve(client *c)
+{
+    char qmem[QMEM], omem[OMEM];
+    buf_init_static(&c->qbuf, qmem, sizeof qmem);
+    buf_init_static(&c->obuf, omem, sizeof omem);
+    bool text = c->proto == PROTO_TEXT;
+
+    for (;;) {
+        /* room for the next read: at least 1 KiB, more for a large bulk */
+        size_t want = 1024;
+        size_t pend = text ? 0 : resp_bulk_pending(c, c->qbuf.len);
+        if (pend > want) want = pend < (1u << 20) ? pend : (1u << 20);
+        if (c->qbuf.cap - c->qbuf.len < want) buf_reserve(&c->qbuf, want);
+        ssize_t n = read(c->fd, c->qbuf.p + c->qbuf.len, c->qbuf.cap - c->qbuf.len);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            break;
+        }
+        c->qbuf.len += (size_t)n;
+        atomic_fetch_add_explicit(&server.stat_net_in, (uint64_t)n, memory_order_relaxed);
+        if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) break;
+
+        size_t pos = 0;
+        bool close_now = false;
+        for (;;) {
+            const char *err = NULL;
+            int r = text ? text_parse(c, c->qbuf.p, c->qbuf.len, &pos, &err)
+                         : resp_parse(c, c->qbuf.p, c->qbuf.len, &pos, &err);
+            if (r == PARSE_MORE) break;
+            if (r == PARSE_ERR) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "ERR %s", err);
+                c->cmd = NULL;
+                reply_error(c, msg);
+                if (!text) {
+                    log_verbose("protocol error from client id=%llu addr=%s: %s",
+                                (unsigned long long)c->id, c->addr, err);
+                    close_now = true;
+                    break;
+                }
+                continue;
+            }
+            if (c->argc == 0) continue;
+            cmd_dispatch(c);
+            c->commands++;
+            int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+            if (fl & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
+                close_now = true;
+                break;
+            }
+            if (c->obuf.len > OBUF_FLUSH && !write_all(c)) {
+                close_now = true;
+                break;
+            }
+        }
+        /* keep only the unparsed tail */
+        if (pos) buf_consume(&c->qbuf, pos);
+        if (c->qbuf.len == 0 && c->qbuf.heap) buf_reset(&c->qbuf, qmem, sizeof qmem);
+        if ((long long)c->qbuf.len > CFG(client_query_buffer_limit)) {
+            log_warning("closing client that reached max query buffer length: id=%llu addr=%s",
+                        (unsigned long long)c->id, c->addr);
+            close_now = true;
+        }
+        pthread_mutex_lock(&c->lock);
+        c->last_interaction = util_mstime();
+        c->info_qbuf = c->qbuf.len;
+        c->info_qbuf_free = c->qbuf.cap - c->qbuf.len;
+        c->info_cmd = c->lastcmd;
+        pthread_mutex_unlock(&c->lock);
+        if (c->obuf.len && !write_all(c)) break;
+        if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);
+        if (close_now) break;
+    }
+    buf_free(&c->qbuf);
+    buf_free(&c->obuf);
+}
+
+static void client_free(client *c)
+{
+    list_remove(c);
+    buf_free(&c->scratch);
+    tnode_free(c->troot);
+    free(c->argv);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+typedef struct worker {
+    pthread_cond_t cv;
+    client *c;
+    struct worker *next;
+} worker;
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static worker *idle_workers;
+static int idle_count;
+#define POOL_MAX_IDLE 256
+#define POOL_IDLE_SECONDS 60
+
+static void worker_unlink(worker *w)
+{
+    for (worker **pp = &idle_workers; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            idle_count--;
+            return;
+        }
+}
+
+static void *worker_main(void *arg)
+{
+    worker w;
+    pthread_cond_init(&w.cv, NULL);
+    w.c = arg;
+#ifdef HAVE_JEMALLOC
+    if (!CFG(conn_thread_tcache)) {
+        bool off = false;
+        mallctl("thread.tcache.enabled", NULL, NULL, &off, sizeof off);
+    }
+#endif
+    for (;;) {
+        client *c = w.c;
+        serve(c);
+        client_free(c);
+
+        pthread_mutex_lock(&pool_mu);
+        if (idle_count >= POOL_MAX_IDLE || atomic_load(&server.shutting_down)) {
+            pthread_mutex_unlock(&pool_mu);
+            break;
+        }
+        w.c = NULL;
+        w.next = idle_workers;
+        idle_workers = &w;
+        idle_count++;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += POOL_IDLE_SECONDS;
+        while (!w.c) {
+            if (pthread_cond_timedwait(&w.cv, &pool_mu, &ts) != 0 && !w.c) {
+                worker_unlink(&w);
+                break;
+            }
+        }
+        client *next = w.c;
+        pthread_mutex_unlock(&pool_mu);
+        if (!next) break;
+    }
+    pthread_cond_destroy(&w.cv);
+    return NULL;
+}
+
+/* Wakes parked threads so they exit (shutdown). */
+void conn_pool_drain(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    while (idle_workers) {
+        worker *w = idle_workers;
+        idle_workers = w->next;
+        idle_count--;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&pool_mu);
+}
+
+static void set_sockopts(int fd, int kind)
+{
+    int one = 1;
+    if (!(kind & 0x100)) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int ka = CFG(tcp_keepalive);
+    if (ka > 0 && !(kind & 0x100)) {
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#ifdef TCP_KEEPIDLE
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &ka, sizeof ka);
+        int intvl = ka / 3 ? ka / 3 : 1, cnt = 3;
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+#endif
+    }
+    int to = CFG(timeout);
+    if (to > 0) {
+        struct timeval tv = {to, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+}
+
+/* Takes ownership of fd: registers a client and hands it to a parked
+ * thread or a new one. kind is LISTEN_RESP or LISTEN_TEXT (| 0x100 for a
+ * unix socket). On failure answers an error and closes. */
+void conn_start(int fd, int kind, const char *addr, const char *laddr)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    set_sockopts(fd, kind);
+    c->id = atomic_fetch_add(&next_id, 1);
+    c->fd = fd;
+    c->proto = (kind & 0xff) == LISTEN_TEXT ? PROTO_TEXT : PROTO_RESP2;
+    if ((kind & 0xff) == LISTEN_TEXT) c->flags = CLIENT_TEXT;
+    c->db = &server_dbs[0];
+    c->ps.bulklen = -1;
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    snprintf(c->laddr, sizeof c->laddr, "%s", laddr);
+    c->ctime = c->last_interaction = util_mstime();
+    c->authenticated = cfg.requirepass == NULL || cfg.requirepass[0] == '\0';
+    pthread_mutex_init(&c->lock, NULL);
+    list_add(c);
+    atomic_fetch_add(&total_conns, 1);
+    atomic_fetch_add_explicit(&server.stat_connections, 1, memory_order_relaxed);
+
+    pthread_mutex_lock(&pool_mu);
+    if (idle_workers) {
+        worker *w = idle_workers;
+        idle_workers = w->next;
+        idle_count--;
+        w->c = c;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&pool_mu);
+        return;
+    }
+    pthread_mutex_unlock(&pool_mu);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, (size_t)cfg.thread_stack_size);
+    pthread_t tid;
+    int rc = pthread_create(&tid, &attr, worker_main, c);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        static const char msg[] = "-ERR max number of clients reached\r\n";
+        log_warning("cannot start a connection thread: %s", strerror(rc));
+        ssize_t w = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
+        UNUSED(w);
+        atomic_fetch_add(&stat_rejected_conn, 1);
+        client_free(c);
+    }
+}

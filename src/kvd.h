@@ -1,0 +1,501 @@
+/* kvd.h — the map of kvd: shared types and every cross-file prototype,
+ * grouped under the file that defines them. Read this first; the lock
+ * order is written at the top of store.c. */
+#ifndef KVD_H
+#define KVD_H
+
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define KVD_VERSION "0.1.0"
+#define KVD_REDIS_VERSION "7.0.15" /* the Redis whose behaviour we follow */
+
+#define KVD_MAX_ARGS_DEFAULT 1048576    /* multibulk length limit */
+#define KVD_INLINE_MAX (64 * 1024)      /* inline request / length line limit */
+#define KVD_STRING_MAX (512LL * 1024 * 1024)
+
+#ifdef KVD_DEBUG
+#include <assert.h>
+#define kvd_assert(x) assert(x)
+#else
+#define kvd_assert(x) ((void)0)
+#endif
+
+#define UNUSED(x) ((void)(x))
+
+struct client;
+struct command;
+
+/* ------------------------------------------------------------------------
+ * buf.c — growable byte buffers
+ * A buf may start on caller-provided memory (stack); it moves to the heap
+ * the first time it must grow. */
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+    bool heap;   /* p was malloc'd by us */
+} buf;
+
+/* A string view: bytes owned by someone else. */
+typedef struct sv {
+    const char *p;
+    size_t n;
+} sv;
+
+void buf_init_static(buf *b, char *mem, size_t cap);
+void buf_reserve(buf *b, size_t extra);
+void buf_append(buf *b, const void *p, size_t n);
+void buf_appendc(buf *b, char c);
+void buf_appendstr(buf *b, const char *s);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(buf *b, const char *fmt, va_list ap);
+void buf_consume(buf *b, size_t n);          /* drop n bytes from the front */
+void buf_reset(buf *b, char *mem, size_t cap);/* free heap memory, back to mem */
+void buf_free(buf *b);
+void buf_append_repr(buf *b, const char *p, size_t n); /* "quoted", escaped as redis-cli */
+static inline sv sv_of(const char *s) { sv v = {s, strlen(s)}; return v; }
+bool sv_eqci(sv a, const char *lit);           /* ASCII case-insensitive equality */
+char *kvd_strndup(const char *p, size_t n);
+
+/* ------------------------------------------------------------------------
+ * obj.c — value types
+ * Every key's value is one of these types. Strings live inline in the
+ * entry; the others are a pointer to a structure owned by t_<type>.c, which
+ * registers its operations in obj_types[]. */
+enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_NTYPES = 5 };
+
+typedef struct objtype {
+    const char *name;                          /* TYPE reply: "hash" */
+    void (*free)(void *v);
+    void *(*dup)(const void *v);               /* deep copy for COPY */
+    size_t (*mem)(const void *v);              /* bytes estimate */
+    const char *(*encoding)(const void *v);    /* OBJECT ENCODING */
+    /* Persistence hooks: serialize into b / parse from [p, p+n); load returns
+     * NULL and sets *err on malformed input. Changing either changes the
+     * snapshot format: bump its version. */
+    void (*save)(buf *b, const void *v);
+    void *(*load)(const char *p, size_t n, const char **err);
+} objtype;
+
+extern const objtype *obj_types[OBJ_NTYPES];
+void obj_register(int type, const objtype *t);
+const char *obj_type_name(int type);
+
+/* ------------------------------------------------------------------------
+ * store.c — databases, shards, rwlocks, entries, lookups
+ * Everything named store_* that takes a shard or db expects the caller to
+ * hold the right lock (the command layer takes it; see cmd.c). */
+
+/* One key. Layout of data[]: [int64 expire, uint32 heap index, pad] when
+ * ENT_EXPIRE is set, then the key bytes, then the value: string bytes
+ * (vlen of them) for OBJ_STRING, else a void* (unaligned: use ent_ptr). */
+typedef struct entry {
+    struct entry *next;
+    uint32_t hash;      /* high 32 bits of the key's keyed hash */
+    uint8_t type;       /* OBJ_* */
+    uint8_t flags;      /* ENT_* */
+    uint16_t lru;       /* reserved for eviction */
+    uint32_t klen;
+    uint32_t vlen;      /* string length (OBJ_STRING only) */
+    char data[];
+} entry;
+
+#define ENT_EXPIRE 1
+#define ENT_EXPSZ 16
+
+static inline size_t ent_expoff(const entry *e) { return (e->flags & ENT_EXPIRE) ? ENT_EXPSZ : 0; }
+static inline char *ent_key(entry *e) { return e->data + ent_expoff(e); }
+static inline sv ent_keysv(entry *e) { sv v = {ent_key(e), e->klen}; return v; }
+static inline char *ent_val(entry *e) { return ent_key(e) + e->klen; }
+static inline sv ent_strsv(entry *e) { sv v = {ent_val(e), e->vlen}; return v; }
+static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_val(e), sizeof p); return p; }
+static inline void ent_setptr(entry *e, void *p) { memcpy(ent_val(e), &p, sizeof p); }
+static inline int64_t ent_expire(const entry *e)
+{
+    int64_t t = -1;
+    if (e->flags & ENT_EXPIRE) memcpy(&t, e->data, sizeof t);
+    return t;
+}
+
+/* A due-time heap slot (expire.c). */
+typedef struct expslot {
+    int64_t when;
+    entry *e;
+} expslot;
+
+typedef struct shard {
+    pthread_rwlock_t lock;
+    entry **table;          /* NULL until the first key */
+    uint64_t size;          /* buckets, power of two or 0 */
+    uint64_t count;         /* keys */
+    uint64_t mem;           /* bytes held by entries and values (estimate) */
+    expslot *heap;          /* min-heap of deadlines (expire.c) */
+    uint32_t heap_len, heap_cap;
+    uint64_t lsn;           /* last log sequence number applied here (aof) */
+    uint32_t id;            /* index within its db */
+    uint32_t dbid;
+    char pad[64];           /* keep neighbours' locks off this cache line */
+} shard;
+
+typedef struct db {
+    int id;
+    shard *shards;
+} db;
+
+extern db *server_dbs;   /* [server.databases] */
+
+void store_init(void);
+void store_free_all(void);
+uint64_t store_hash(sv key);
+static inline uint32_t store_shard_index(uint64_t h);
+shard *store_shard_of(db *d, sv key);
+/* Read lookup: NULL when missing or logically expired (does not delete). */
+entry *store_find(shard *s, sv key, uint64_t h);
+entry *store_lookup_read(db *d, sv key);
+/* Write lookup: deletes the key first if it has expired. Write lock held. */
+entry *store_lookup_write(db *d, sv key);
+/* Create or replace key with a string value. keepttl keeps the old expiry;
+ * expire >= 0 sets an absolute ms deadline, -1 none. Returns the entry. */
+entry *store_set_string(db *d, sv key, sv val, int64_t expire, bool keepttl);
+/* Replace an entry's string value in place (realloc), keeping its expiry. */
+entry *store_resize_string(db *d, entry *e, size_t newlen);
+/* Create key with a pointer value of type t (key must not exist). */
+entry *store_add_ptr(db *d, sv key, int type, void *v, int64_t expire);
+bool store_delete(db *d, sv key);           /* frees the value */
+void store_delete_entry(shard *s, entry *e);
+/* Detach without freeing the value; returns the value pointer or string copy owner. */
+entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
+bool store_expired(const entry *e, int64_t now);
+void store_flush_shard(shard *s);
+uint64_t store_db_keys(db *d);              /* locks shards one by one */
+uint64_t store_db_expires(db *d);
+/* Iterate shard s from bucket cursor; calls fn for entries of up to `count`
+ * buckets; returns next cursor (0 = done). Reverse-binary as Redis. */
+uint64_t store_scan_shard(shard *s, uint64_t cursor, long count,
+                          void (*fn)(void *ctx, entry *e), void *ctx);
+entry *store_random_entry(shard *s);
+void store_swap_shards(shard *a, shard *b);
+void store_entry_free(entry *e);
+size_t store_entry_mem(entry *e);
+void store_value_mem_changed(shard *s, entry *e, ssize_t delta);
+
+/* Every write handler calls this once per key it changed (after the
+ * change, lock still held): counts the change for the snapshot rules and
+ * is where WATCH, blocked clients and keyspace notifications hook in. */
+void store_written(struct client *c, db *d, sv key);
+/* Moves e (in sd) to newkey in dd with its value and deadline, replacing
+ * what newkey held. Both shards write-locked. Returns the new entry. */
+entry *store_move(db *sd, entry *e, db *dd, sv newkey);
+/* Copies e's value (deep) to newkey in dd; replaces. Returns new entry. */
+entry *store_copy(entry *e, db *dd, sv newkey);
+/* Locks the shards of two keys (possibly in different dbs) in the global
+ * order; unlock with store_unlock2. */
+void store_lock2(db *a, sv ka, db *b, sv kb, shard **sa, shard **sb);
+void store_unlock2(shard *sa, shard *sb);
+/* Whole databases: lock every shard of the given dbs in order. */
+void store_lock_dbs(int *dbids, int n);
+void store_unlock_dbs(int *dbids, int n);
+
+/* Locking from outside the command layer: take one shard's lock. */
+void shard_rdlock(shard *s);
+void shard_wrlock(shard *s);
+void shard_unlock(shard *s);
+
+/* ------------------------------------------------------------------------
+ * expire.c — the deadline heap and the reaper thread */
+void expire_heap_add(shard *s, entry *e);      /* e has ENT_EXPIRE */
+void expire_heap_update(shard *s, entry *e);   /* deadline changed */
+void expire_heap_remove(shard *s, entry *e);
+void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
+int expire_reaper_start(void);
+void expire_reaper_stop(void);
+void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+
+/* ------------------------------------------------------------------------
+ * reply.c — the typed reply API handlers use; the codec renders it */
+enum { PROTO_RESP2 = 2, PROTO_RESP3 = 3, PROTO_TEXT = 0 };
+
+void reply_status(struct client *c, const char *s);
+void reply_ok(struct client *c);
+void reply_error(struct client *c, const char *msg);   /* full text: "ERR ..." */
+void reply_errorf(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(struct client *c, long long v);
+void reply_bulk(struct client *c, const void *p, size_t n);
+void reply_bulk_sv(struct client *c, sv v);
+void reply_bulk_cstr(struct client *c, const char *s);
+void reply_bulk_ll(struct client *c, long long v);
+void reply_bulk_ld(struct client *c, long double v);  /* human-friendly */
+void reply_double(struct client *c, double d);         /* RESP3 double, RESP2 bulk */
+void reply_bool(struct client *c, bool v);
+void reply_null(struct client *c);                     /* missing bulk */
+void reply_null_array(struct client *c);               /* missing multibulk */
+void reply_array(struct client *c, long n);
+void reply_map(struct client *c, long n);
+void reply_set(struct client *c, long n);
+void reply_push(struct client *c, long n);
+void reply_verbatim(struct client *c, const char *p, size_t n, const char *ext);
+void reply_empty_array(struct client *c);
+/* Deferred aggregate length: open, add elements, then close with the count. */
+long reply_defer(struct client *c);
+void reply_defer_array(struct client *c, long h, long n);
+void reply_defer_map(struct client *c, long h, long n);
+void reply_defer_set(struct client *c, long h, long n);
+/* Canned errors */
+void reply_err_syntax(struct client *c);
+void reply_err_int(struct client *c);
+void reply_err_wrongtype(struct client *c);
+void reply_err_arity(struct client *c, const char *name);
+extern const char *ERR_WRONGTYPE;
+extern const char *ERR_NOTINT;
+extern const char *ERR_SYNTAX;
+extern const char *ERR_NOTFLOAT;
+
+/* ------------------------------------------------------------------------
+ * resp.c — RESP request parser and RESP2/RESP3 writers */
+typedef struct reqparser {
+    int state;          /* 0 idle, 1 multibulk, 2 inline */
+    long multibulk;     /* args still expected */
+    long long bulklen;  /* -1: need a length line */
+    size_t pos;         /* parse position in the buffer */
+    int argc;
+} reqparser;
+
+enum { PARSE_OK = 0, PARSE_MORE = 1, PARSE_ERR = -1 };
+/* Parse one request from qb[*pos..len). On PARSE_OK argv/argc hold views
+ * into qb. On PARSE_ERR *err is set to Redis's message. */
+int resp_parse(struct client *c, const char *qb, size_t len, size_t *pos, const char **err);
+void resp_write_len(buf *b, char type, long long n);
+
+/* ------------------------------------------------------------------------
+ * text.c — the human text protocol: line tokenizer and redis-cli renderer */
+int text_parse(struct client *c, const char *qb, size_t len, size_t *pos, const char **err);
+/* Split a line as redis-cli does; returns argc or -1 on unbalanced quotes.
+ * Output views point into *scratch (a buf that owns unescaped bytes). */
+int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap);
+
+/* Text reply tree (only for text-protocol clients). */
+typedef struct tnode {
+    int type;               /* TN_* */
+    long long num;
+    char *str;
+    size_t len;
+    long expect;            /* aggregates: children expected, -1 deferred */
+    long nchild, cap;
+    struct tnode **child;
+    struct tnode *parent;
+} tnode;
+enum { TN_STATUS, TN_ERROR, TN_INT, TN_BULK, TN_NIL, TN_ARRAY, TN_DOUBLE, TN_BOOL };
+void text_add(struct client *c, tnode *n);
+void text_render(buf *out, tnode *n);
+void tnode_free(tnode *n);
+
+/* ------------------------------------------------------------------------
+ * cmd.c — the command table, lookup, arity, flags, shard locking */
+typedef void cmdproc(struct client *c);
+/* Returns key argument indexes for commands whose keys can't be described
+ * by first/last/step (ZUNIONSTORE, LMPOP...). Fills keys[], returns count. */
+typedef int cmdkeys(struct client *c, int *keys, int max);
+
+enum {
+    CMD_WRITE = 1 << 0,      /* may modify the keyspace: write locks, AOF */
+    CMD_READONLY = 1 << 1,
+    CMD_ADMIN = 1 << 2,
+    CMD_FAST = 1 << 3,
+    CMD_NOLOCK = 1 << 4,     /* the handler takes its own locks (whole-db commands) */
+    CMD_NOAUTH = 1 << 5,     /* allowed before AUTH */
+    CMD_LOADING = 1 << 6,    /* allowed while loading */
+    CMD_PUBSUB = 1 << 7,
+    CMD_BLOCKING = 1 << 8,
+    CMD_DENYOOM = 1 << 9,
+    CMD_STALE = 1 << 10,
+    CMD_NOSCRIPT = 1 << 11,
+    CMD_NOMULTI = 1 << 12,   /* not allowed inside MULTI */
+    CMD_SKIP_MONITOR = 1 << 13,
+    CMD_ALLOW_BUSY = 1 << 14,
+    CMD_SENTINEL = 1 << 15,
+    CMD_ALLDBS = 1 << 16,    /* with NOLOCK: touches every db (FLUSHALL, SWAPDB) */
+};
+
+typedef struct command {
+    const char *name;    /* lower case */
+    cmdproc *proc;
+    int arity;           /* N: exactly N args incl. name; -N: at least N */
+    int flags;           /* CMD_* */
+    int firstkey;        /* first key argument index, 0 = no keys */
+    int lastkey;         /* last key index; -1 = last argument, -2 = second to last */
+    int step;            /* distance between keys (MSET: 2) */
+    cmdkeys *getkeys;    /* overrides first/last/step when set */
+    const char *group;   /* "string", "generic", "server", "connection", ... */
+    const char *summary; /* one line, for COMMAND DOCS */
+    const char *since;   /* Redis version that introduced it */
+    /* filled at start-up */
+    _Atomic uint64_t calls, usec, rejected, failed;
+} command;
+
+/* Each t_*.c exports a table terminated by a row with name == NULL. */
+extern command cmds_string[], cmds_keys[], cmds_server[];
+
+void cmd_init(void);
+command *cmd_lookup(const char *name, size_t n);
+void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
+int cmd_getkeys(struct client *c, command *cmd, int *keys, int max);
+int cmd_count(void);
+void cmd_foreach(void (*fn)(command *cmd, void *ctx), void *ctx);
+int cmd_rename(const char *from, const char *to);  /* rename-command */
+const char **cmd_flag_names(int flags, int *n);
+
+/* ------------------------------------------------------------------------
+ * conn.c — the connection thread and the client structure */
+#define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
+#define CLIENT_CLOSE_ASAP (1 << 1)
+#define CLIENT_TEXT (1 << 2)
+#define CLIENT_PROTOCOL_ERROR (1 << 3)
+#define CLIENT_UNIX (1 << 4)
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    int proto;              /* PROTO_RESP2, PROTO_RESP3, PROTO_TEXT */
+    _Atomic int flags;      /* CLIENT_* */
+    int dbid;
+    db *db;
+    int argc;
+    sv *argv;
+    int argv_cap;
+    command *cmd;           /* command being executed */
+    command *lastcmd;
+    reqparser ps;
+    buf qbuf;               /* unparsed input (heap, lazily) */
+    buf obuf;               /* replies not yet written */
+    buf scratch;            /* text protocol unescaped arguments */
+    tnode *troot;           /* text reply being built */
+    tnode *tcur;            /* open aggregate */
+    pthread_mutex_t lock;   /* name, fields read by CLIENT LIST */
+    char *name;
+    char *lib_name, *lib_ver;
+    char addr[64], laddr[64];
+    int64_t ctime, last_interaction;  /* ms */
+    int64_t cmd_start_us;
+    uint64_t commands;      /* processed */
+    /* copies for CLIENT LIST, written under lock once per batch */
+    size_t info_qbuf, info_qbuf_free;
+    command *info_cmd;
+    bool authenticated;
+    int resp_nest;          /* text: depth of open aggregates */
+    struct client *prev, *next;
+} client;
+
+void conn_start(int fd, int kind, const char *addr, const char *laddr);
+void conn_reset(client *c);
+void conn_kill_all(void);
+int conn_count(void);
+uint64_t conn_total(void);
+client *conn_by_id(uint64_t id);
+/* Walk the client list under its lock. */
+void conn_foreach(void (*fn)(client *c, void *ctx), void *ctx);
+void conn_client_info(buf *b, client *c);
+int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
+void conn_shutdown_wait(int ms);
+void conn_pool_drain(void);
+extern pthread_mutex_t conn_list_lock;
+
+/* ------------------------------------------------------------------------
+ * listen.c — listeners, the accept thread, maxclients */
+enum { LISTEN_RESP = 0, LISTEN_TEXT = 1 };
+int listen_start(char *err, size_t errlen);
+void listen_stop(void);
+extern _Atomic long stat_rejected_conn;
+
+/* ------------------------------------------------------------------------
+ * config.c — the directive table: file, command line, CONFIG GET/SET */
+typedef struct server_config {
+    /* network */
+    int port, text_port, tcp_backlog;
+    char *bind;               /* space separated */
+    char *unixsocket;
+    int unixsocketperm;
+    int maxclients;
+    long long thread_stack_size;
+    int timeout, tcp_keepalive;
+    bool protected_mode;
+    char *requirepass;
+    /* limits */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    /* store */
+    int shards, databases;
+    int hz, active_expire_effort;
+    /* files */
+    char *dir, *dbfilename, *logfile, *pidfile, *config_file;
+    int loglevel;
+    bool daemonize;
+    bool enable_debug_command;
+    long long maxmemory;
+    bool conn_thread_tcache;
+} server_config;
+
+extern server_config cfg;
+/* Values CONFIG SET may change while other threads run are read with this
+ * (and written with __atomic_store_n by config.c). */
+#define CFG(field) __atomic_load_n(&cfg.field, __ATOMIC_RELAXED)
+
+int config_load_file(const char *path, char *err, size_t errlen);
+int config_set_from_args(int argc, char **argv, int start, char *err, size_t errlen);
+int config_set(const char *name, const char *value, char *err, size_t errlen, bool runtime);
+void config_get(struct client *c, sv *pats, int npats);
+int config_rewrite(char *err, size_t errlen);
+void config_defaults(void);
+const char *config_get_value(const char *name, buf *tmp);
+
+/* ------------------------------------------------------------------------
+ * log.c — levelled log lines */
+enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3 };
+void log_open(void);
+void log_reopen(void);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...) log_msg(LL_DEBUG, __VA_ARGS__)
+#define log_verbose(...) log_msg(LL_VERBOSE, __VA_ARGS__)
+#define log_notice(...) log_msg(LL_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_msg(LL_WARNING, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------
+ * server.c — process-wide state and statistics */
+typedef struct server_state {
+    int64_t start_ms;
+    _Atomic bool shutting_down;
+    _Atomic int shutdown_flags;       /* SHUTDOWN_* */
+    _Atomic uint64_t stat_commands;
+    _Atomic uint64_t stat_connections;
+    _Atomic uint64_t stat_expired;
+    _Atomic uint64_t stat_expired_stale_perc_x100;
+    _Atomic uint64_t stat_expire_cap_reached;
+    _Atomic uint64_t stat_keyspace_hits, stat_keyspace_misses;
+    _Atomic uint64_t stat_net_in, stat_net_out;
+    _Atomic uint64_t stat_dirty;      /* changes since last save */
+    _Atomic uint64_t stat_total_errors;
+    _Atomic bool loading;
+    char runid[41];
+    char executable[4096];
+    int shard_bits;
+} server_state;
+extern server_state server;
+#define SHUTDOWN_NOSAVE 1
+#define SHUTDOWN_SAVE 2
+void server_request_shutdown(int flags);
+void server_info(struct client *c, sv *sections, int n);
+size_t server_mem_allocated(void);
+size_t server_rss(void);
+
+static inline uint32_t store_shard_index(uint64_t h) { return (uint32_t)(h & ((uint64_t)cfg.shards - 1)); }
+
+#endif

@@ -1,0 +1,315 @@
+/* server.c — process-wide state, statistics and the INFO report, with
+ * Redis's section and field names (monitoring tools parse them). */
+#include "kvd.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#ifdef HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#else
+#include <malloc.h>
+#endif
+
+server_state server;
+
+void server_request_shutdown(int flags)
+{
+    atomic_store(&server.shutdown_flags, flags);
+    kill(getpid(), SIGTERM);
+}
+
+size_t server_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, rss = 0;
+    if (fscanf(f, "%lu %lu", &size, &rss) != 2) rss = 0;
+    fclose(f);
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+#ifdef HAVE_JEMALLOC
+static size_t je_stat(const char *name)
+{
+    uint64_t epoch = 1;
+    size_t sz = sizeof epoch;
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    size_t v = 0;
+    sz = sizeof v;
+    if (mallctl(name, &v, &sz, NULL, 0) != 0) return 0;
+    return v;
+}
+#endif
+
+size_t server_mem_allocated(void)
+{
+#ifdef HAVE_JEMALLOC
+    return je_stat("stats.allocated");
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+static void human(char *out, size_t n, double v)
+{
+    const char *u = "B";
+    if (v >= 1024.0 * 1024 * 1024 * 1024) {
+        v /= 1024.0 * 1024 * 1024 * 1024;
+        u = "T";
+    } else if (v >= 1024.0 * 1024 * 1024) {
+        v /= 1024.0 * 1024 * 1024;
+        u = "G";
+    } else if (v >= 1024.0 * 1024) {
+        v /= 1024.0 * 1024;
+        u = "M";
+    } else if (v >= 1024.0) {
+        v /= 1024.0;
+        u = "K";
+    }
+    snprintf(out, n, "%.2f%s", v, u);
+}
+
+static _Atomic size_t peak_mem;
+
+static bool want(sv *secs, int n, const char *name, bool dflt)
+{
+    if (n == 0) return dflt;
+    for (int i = 0; i < n; i++) {
+        if (sv_eqci(secs[i], name)) return true;
+        if (sv_eqci(secs[i], "all") && strcmp(name, "modules") != 0) return true;
+        if (sv_eqci(secs[i], "everything")) return true;
+        if (sv_eqci(secs[i], "default") && dflt) return true;
+    }
+    return false;
+}
+
+/* Hooks that later subsystems fill in (persistence, pub/sub...). */
+void info_persistence(buf *b);
+__attribute__((weak)) void info_persistence(buf *b)
+{
+    buf_printf(b,
+               "loading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+               "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
+               "current_save_keys_total:0\r\nrdb_changes_since_last_save:%llu\r\n"
+               "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
+               "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\n"
+               "rdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n"
+               "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+               "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
+               "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\n"
+               "aof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
+               "module_fork_last_cow_size:0\r\n",
+               atomic_load(&server.loading) ? 1 : 0, (unsigned long long)atomic_load(&server.stat_dirty),
+               (long long)(server.start_ms / 1000));
+}
+
+long info_blocked_clients(void);
+__attribute__((weak)) long info_blocked_clients(void) { return 0; }
+
+static void cmdstat(command *cmd, void *ctx)
+{
+    buf *b = ctx;
+    uint64_t calls = atomic_load(&cmd->calls), usec = atomic_load(&cmd->usec);
+    uint64_t rej = atomic_load(&cmd->rejected), fail = atomic_load(&cmd->failed);
+    if (!calls && !rej && !fail) return;
+    buf_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+               cmd->name, (unsigned long long)calls, (unsigned long long)usec,
+               calls ? (double)usec / (double)calls : 0.0, (unsigned long long)rej, (unsigned long long)fail);
+}
+
+void server_info(client *c, sv *secs, int n)
+{
+    buf b;
+    buf_init_static(&b, NULL, 0);
+    int64_t now = util_mstime();
+    bool first = true;
+#define SECTION(name) do { if (!first) buf_appendstr(&b, "\r\n"); first = false; buf_appendstr(&b, "# " name "\r\n"); } while (0)
+    if (want(secs, n, "server", true)) {
+        struct utsname un;
+        uname(&un);
+        SECTION("Server");
+        buf_printf(&b,
+                   "redis_version:%s\r\nkvd_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+                   "redis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+                   "monotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:thread-per-connection\r\n"
+                   "atomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\nprocess_id:%d\r\n"
+                   "process_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\ntext_port:%d\r\n"
+                   "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:%d\r\n"
+                   "configured_hz:%d\r\nlru_clock:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n"
+                   "io_threads_active:0\r\nshards:%d\r\ndatabases:%d\r\n",
+                   KVD_REDIS_VERSION, KVD_VERSION, un.sysname, un.release, un.machine, (int)sizeof(long) * 8,
+#ifdef __GNUC__
+                   __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                   0, 0, 0,
+#endif
+                   (int)getpid(), server.runid, cfg.port, cfg.text_port, (long long)util_ustime(),
+                   (long long)((now - server.start_ms) / 1000), (long long)((now - server.start_ms) / 86400000),
+                   CFG(hz), CFG(hz), (long long)((now / 1000) & ((1 << 24) - 1)), server.executable,
+                   cfg.config_file ? cfg.config_file : "", cfg.shards, cfg.databases);
+    }
+    if (want(secs, n, "clients", true)) {
+        SECTION("Clients");
+        buf_printf(&b,
+                   "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
+                   "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
+                   "blocked_clients:%ld\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                   conn_count(), CFG(maxclients), info_blocked_clients());
+    }
+    if (want(secs, n, "memory", true)) {
+        size_t used = server_mem_allocated(), rss = server_rss();
+        size_t pk = atomic_load(&peak_mem);
+        while (used > pk && !atomic_compare_exchange_weak(&peak_mem, &pk, used)) {}
+        if (used > pk) pk = used;
+        char h1[32], h2[32], h3[32], h4[32], h5[32];
+        long long maxmem = CFG(maxmemory);
+        human(h1, sizeof h1, (double)used);
+        human(h2, sizeof h2, (double)rss);
+        human(h3, sizeof h3, (double)pk);
+        human(h4, sizeof h4, (double)maxmem);
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        double total = (double)pages * (double)psz;
+        human(h5, sizeof h5, total);
+        size_t active = used, resident = rss;
+#ifdef HAVE_JEMALLOC
+        active = je_stat("stats.active");
+        resident = je_stat("stats.resident");
+        const char *alloc = "jemalloc-" JEMALLOC_VERSION;
+#else
+        const char *alloc = "libc";
+#endif
+        buf tmp;
+        char tm[64];
+        buf_init_static(&tmp, tm, sizeof tm);
+        const char *pol = config_get_value("maxmemory-policy", &tmp);
+        buf_printf(&b,
+                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\nused_memory_rss_human:%s\r\n"
+                   "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n"
+                   "used_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:%zu\r\n"
+                   "used_memory_dataset_perc:100.00%%\r\nallocator_allocated:%zu\r\nallocator_active:%zu\r\n"
+                   "allocator_resident:%zu\r\ntotal_system_memory:%.0f\r\ntotal_system_memory_human:%s\r\n"
+                   "used_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\n"
+                   "used_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\n"
+                   "number_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\n"
+                   "used_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\n"
+                   "used_memory_scripts_human:184B\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+                   "maxmemory_policy:%s\r\nallocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%zd\r\n"
+                   "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%zd\r\nrss_overhead_ratio:1.00\r\n"
+                   "rss_overhead_bytes:0\r\nmem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%zd\r\n"
+                   "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\n"
+                   "mem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
+                   "mem_allocator:%s\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
+                   "lazyfreed_objects:0\r\n",
+                   used, h1, rss, h2, pk, h3, pk ? 100.0 * (double)used / (double)pk : 0.0, used, used, active,
+                   resident, total, h5, maxmem, h4, pol ? pol : "noeviction",
+                   used ? (double)active / (double)used : 0.0, (ssize_t)(active - used),
+                   active ? (double)resident / (double)active : 0.0, (ssize_t)(resident - active),
+                   used ? (double)rss / (double)used : 0.0, (ssize_t)(rss - used), alloc);
+        buf_free(&tmp);
+    }
+    if (want(secs, n, "persistence", true)) {
+        SECTION("Persistence");
+        info_persistence(&b);
+    }
+    if (want(secs, n, "stats", true)) {
+        SECTION("Stats");
+        buf_printf(&b,
+                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                   "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+                   "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n"
+                   "instantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\n"
+                   "instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n"
+                   "rejected_connections:%ld\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n"
+                   "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
+                   "expire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\n"
+                   "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
+                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+                   "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+                   "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
+                   "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
+                   "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
+                   "tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n"
+                   "dump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n"
+                   "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n"
+                   "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                   (unsigned long long)atomic_load(&server.stat_connections),
+                   (unsigned long long)atomic_load(&server.stat_commands),
+                   (unsigned long long)atomic_load(&server.stat_net_in),
+                   (unsigned long long)atomic_load(&server.stat_net_out), atomic_load(&stat_rejected_conn),
+                   (unsigned long long)atomic_load(&server.stat_expired),
+                   (double)atomic_load(&server.stat_expired_stale_perc_x100) / 100.0,
+                   (unsigned long long)atomic_load(&server.stat_expire_cap_reached),
+                   (unsigned long long)atomic_load(&server.stat_keyspace_hits),
+                   (unsigned long long)atomic_load(&server.stat_keyspace_misses),
+                   (unsigned long long)atomic_load(&server.stat_total_errors));
+    }
+    if (want(secs, n, "replication", true)) {
+        SECTION("Replication");
+        buf_printf(&b,
+                   "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+                   "master_replid:%s\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
+                   "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+                   "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                   server.runid);
+    }
+    if (want(secs, n, "cpu", true)) {
+        struct rusage self, children;
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_CHILDREN, &children);
+#define TV(t) ((double)(t).tv_sec + (double)(t).tv_usec / 1e6)
+        SECTION("CPU");
+        buf_printf(&b,
+                   "used_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+                   "used_cpu_user_children:%.6f\r\nused_cpu_sys_main_thread:%.6f\r\n"
+                   "used_cpu_user_main_thread:%.6f\r\n",
+                   TV(self.ru_stime), TV(self.ru_utime), TV(children.ru_stime), TV(children.ru_utime),
+                   TV(self.ru_stime), TV(self.ru_utime));
+    }
+    if (want(secs, n, "modules", true) && n == 0) {
+        SECTION("Modules");
+    }
+    if (want(secs, n, "commandstats", false)) {
+        SECTION("Commandstats");
+        cmd_foreach(cmdstat, &b);
+    }
+    if (want(secs, n, "errorstats", true)) {
+        SECTION("Errorstats");
+    }
+    if (want(secs, n, "cluster", true)) {
+        SECTION("Cluster");
+        buf_appendstr(&b, "cluster_enabled:0\r\n");
+    }
+    if (want(secs, n, "keyspace", true)) {
+        SECTION("Keyspace");
+        int64_t tnow = util_mstime();
+        for (int i = 0; i < cfg.databases; i++) {
+            uint64_t keys = 0, exp = 0;
+            double ttlsum = 0;
+            long samples = 0;
+            for (int j = 0; j < cfg.shards; j++) {
+                shard *s = &server_dbs[i].shards[j];
+                shard_rdlock(s);
+                keys += s->count;
+                exp += s->heap_len;
+                for (uint32_t k = 0; k < s->heap_len && k < 8; k++) {
+                    int64_t t = s->heap[(s->heap_len - 1 - k)].when - tnow;
+                    if (t > 0) {
+                        ttlsum += (double)t;
+                        samples++;
+                    }
+                }
+                shard_unlock(s);
+            }
+            if (!keys) continue;
+            buf_printf(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=%lld\r\n", i, (unsigned long long)keys,
+                       (unsigned long long)exp, samples ? (long long)(ttlsum / (double)samples) : 0LL);
+        }
+    }
+    reply_verbatim(c, b.p ? b.p : "", b.len, "txt");
+    buf_free(&b);
+}

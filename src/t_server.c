@@ -1,0 +1,799 @@
+/* t_server.c — connection and server commands: PING, ECHO, HELLO, AUTH,
+ * QUIT, RESET, CLIENT, COMMAND, INFO, CONFIG, TIME, SHUTDOWN, DEBUG,
+ * MEMORY, LATENCY. */
+#include "kvd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void config_set_command(client *c);
+
+static void reply_help(client *c, const char *const *lines, size_t n)
+{
+    reply_array(c, (long)n);
+    for (size_t i = 0; i < n; i++) reply_status(c, lines[i]);
+}
+
+static void unknown_sub(client *c, const char *cmd)
+{
+    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+                 (int)(c->argv[1].n > 128 ? 128 : c->argv[1].n), c->argv[1].p, cmd);
+}
+
+static void ping_command(client *c)
+{
+    if (c->argc > 2) {
+        reply_err_arity(c, "ping");
+        return;
+    }
+    if (c->argc == 1) reply_status(c, "PONG");
+    else reply_bulk_sv(c, c->argv[1]);
+}
+
+static void echo_command(client *c) { reply_bulk_sv(c, c->argv[1]); }
+
+static void quit_command(client *c)
+{
+    reply_ok(c);
+    atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
+}
+
+/* Constant-time comparison of a password attempt with requirepass. */
+static bool password_ok(sv attempt)
+{
+    buf t;
+    char m[128];
+    buf_init_static(&t, m, sizeof m);
+    const char *pw = config_get_value("requirepass", &t);
+    size_t pl = pw ? strlen(pw) : 0;
+    unsigned char diff = (unsigned char)(pl != attempt.n);
+    for (size_t i = 0; i < attempt.n; i++) diff |= (unsigned char)(attempt.p[i] ^ (pl ? pw[i % pl] : 0));
+    bool ok = pl > 0 && diff == 0;
+    buf_free(&t);
+    return ok;
+}
+
+static bool have_password(void)
+{
+    buf t;
+    char m[64];
+    buf_init_static(&t, m, sizeof m);
+    const char *pw = config_get_value("requirepass", &t);
+    bool r = pw && pw[0];
+    buf_free(&t);
+    return r;
+}
+
+/* AUTH [username] password */
+static void auth_command(client *c)
+{
+    if (c->argc > 3) {
+        reply_err_syntax(c);
+        return;
+    }
+    if (c->argc == 2 && !have_password()) {
+        reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
+                       "Are you sure your configuration is correct?");
+        return;
+    }
+    sv user = c->argc == 3 ? c->argv[1] : sv_of("default");
+    sv pass = c->argv[c->argc - 1];
+    bool ok = sv_eqci(user, "default") && user.n == 7 && memcmp(user.p, "default", 7) == 0 &&
+              (have_password() ? password_ok(pass) : true);
+    if (!ok) {
+        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    c->authenticated = true;
+    reply_ok(c);
+}
+
+static bool valid_name(sv n)
+{
+    for (size_t i = 0; i < n.n; i++)
+        if (n.p[i] < '!' || n.p[i] > '~') return false;
+    return true;
+}
+
+static void set_name(client *c, sv n)
+{
+    pthread_mutex_lock(&c->lock);
+    free(c->name);
+    c->name = n.n ? kvd_strndup(n.p, n.n) : NULL;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* HELLO [protover [AUTH username password] [SETNAME clientname]] */
+static void hello_command(client *c)
+{
+    long long ver = 0;
+    int j = 1;
+    if (c->argc >= 2) {
+        if (!util_str2ll(c->argv[1].p, c->argv[1].n, &ver)) {
+            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+        j = 2;
+    }
+    sv setname = {NULL, 0};
+    bool want_name = false;
+    for (; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (sv_eqci(c->argv[j], "auth") && more >= 2) {
+            sv user = c->argv[j + 1], pass = c->argv[j + 2];
+            bool ok = user.n == 7 && memcmp(user.p, "default", 7) == 0 && (!have_password() || password_ok(pass));
+            if (!ok) {
+                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            c->authenticated = true;
+            j += 2;
+        } else if (sv_eqci(c->argv[j], "setname") && more >= 1) {
+            setname = c->argv[++j];
+            want_name = true;
+            if (!valid_name(setname)) {
+                reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+        } else {
+            reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)c->argv[j].n, c->argv[j].p);
+            return;
+        }
+    }
+    if (!c->authenticated) {
+        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+                       "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+                       "RESP protocol version at the same time");
+        return;
+    }
+    if (want_name) set_name(c, setname);
+    if (ver && c->proto != PROTO_TEXT) {
+        pthread_mutex_lock(&c->lock);
+        c->proto = (int)ver;
+        pthread_mutex_unlock(&c->lock);
+    }
+    reply_map(c, 7);
+    reply_bulk_cstr(c, "server");
+    reply_bulk_cstr(c, "redis");
+    reply_bulk_cstr(c, "version");
+    reply_bulk_cstr(c, KVD_REDIS_VERSION);
+    reply_bulk_cstr(c, "proto");
+    reply_int(c, c->proto == PROTO_RESP3 ? 3 : 2);
+    reply_bulk_cstr(c, "id");
+    reply_int(c, (long long)c->id);
+    reply_bulk_cstr(c, "mode");
+    reply_bulk_cstr(c, "standalone");
+    reply_bulk_cstr(c, "role");
+    reply_bulk_cstr(c, "master");
+    reply_bulk_cstr(c, "modules");
+    reply_array(c, 0);
+}
+
+void conn_reset_hook(client *c);
+__attribute__((weak)) void conn_reset_hook(client *c) { UNUSED(c); }
+
+static void reset_command(client *c)
+{
+    conn_reset_hook(c); /* MULTI, WATCH, subscriptions... */
+    pthread_mutex_lock(&c->lock);
+    c->dbid = 0;
+    c->db = &server_dbs[0];
+    if (c->proto != PROTO_TEXT) c->proto = PROTO_RESP2;
+    free(c->name);
+    c->name = NULL;
+    pthread_mutex_unlock(&c->lock);
+    c->authenticated = !have_password();
+    reply_status(c, "RESET");
+}
+
+/* ---------------------------------------------------------------- CLIENT */
+
+static void list_cb(client *x, void *ctx)
+{
+    buf *b = ctx;
+    conn_client_info(b, x);
+}
+
+static void client_command(client *c)
+{
+    sv sub = c->argv[1];
+    if (sv_eqci(sub, "help") && c->argc == 2) {
+        static const char *const help[] = {
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME", "    Return the name of the current connection.",
+            "ID", "    Return the ID of the current connection.",
+            "INFO", "    Return information about the current client connection.",
+            "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+            "    * ID <client-id>", "      Kill connections by client id.",
+            "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+            "LIST [options ...]", "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
+            "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+            "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
+            "HELP", "    Print this help.",
+        };
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else if (sv_eqci(sub, "id") && c->argc == 2) {
+        reply_int(c, (long long)c->id);
+    } else if (sv_eqci(sub, "getname") && c->argc == 2) {
+        pthread_mutex_lock(&c->lock);
+        char *n = c->name ? strdup(c->name) : NULL;
+        pthread_mutex_unlock(&c->lock);
+        if (n) reply_bulk_cstr(c, n);
+        else reply_null(c);
+        free(n);
+    } else if (sv_eqci(sub, "setname") && c->argc == 3) {
+        if (!valid_name(c->argv[2])) {
+            reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        set_name(c, c->argv[2]);
+        reply_ok(c);
+    } else if (sv_eqci(sub, "setinfo") && c->argc == 4) {
+        sv v = c->argv[3];
+        bool name = sv_eqci(c->argv[2], "lib-name");
+        if (!name && !sv_eqci(c->argv[2], "lib-ver")) {
+            reply_errorf(c, "ERR Unrecognized option '%.*s'", (int)c->argv[2].n, c->argv[2].p);
+            return;
+        }
+        if (!valid_name(v)) {
+            reply_errorf(c, "ERR %s cannot contain spaces, newlines or special characters.",
+                         name ? "lib-name" : "lib-ver");
+            return;
+        }
+        pthread_mutex_lock(&c->lock);
+        char **f = name ? &c->lib_name : &c->lib_ver;
+        free(*f);
+        *f = v.n ? kvd_strndup(v.p, v.n) : NULL;
+        pthread_mutex_unlock(&c->lock);
+        reply_ok(c);
+    } else if (sv_eqci(sub, "info") && c->argc == 2) {
+        buf b;
+        buf_init_static(&b, NULL, 0);
+        pthread_mutex_lock(&conn_list_lock);
+        conn_client_info(&b, c);
+        pthread_mutex_unlock(&conn_list_lock);
+        reply_verbatim(c, b.p, b.len, "txt");
+        buf_free(&b);
+    } else if (sv_eqci(sub, "list")) {
+        buf b;
+        buf_init_static(&b, NULL, 0);
+        uint64_t *ids = NULL;
+        int nids = 0;
+        for (int j = 2; j < c->argc; j++) {
+            if (sv_eqci(c->argv[j], "type") && j + 1 < c->argc) {
+                sv t = c->argv[++j];
+                if (!sv_eqci(t, "normal") && !sv_eqci(t, "master") && !sv_eqci(t, "replica") &&
+                    !sv_eqci(t, "slave") && !sv_eqci(t, "pubsub")) {
+                    reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t.n, t.p);
+                    free(ids);
+                    return;
+                }
+                if (!sv_eqci(t, "normal")) {
+                    reply_verbatim(c, "", 0, "txt");
+                    free(ids);
+                    return;
+                }
+            } else if (sv_eqci(c->argv[j], "id") && j + 1 < c->argc) {
+                ids = realloc(ids, sizeof(uint64_t) * (size_t)c->argc);
+                for (j++; j < c->argc; j++) {
+                    long long v;
+                    if (!util_str2ll(c->argv[j].p, c->argv[j].n, &v) || v <= 0) {
+                        reply_error(c, "ERR Invalid client ID");
+                        free(ids);
+                        return;
+                    }
+                    ids[nids++] = (uint64_t)v;
+                }
+            } else {
+                reply_err_syntax(c);
+                free(ids);
+                return;
+            }
+        }
+        if (nids) {
+            conn_foreach(list_cb, &b);
+            /* keep only the listed ids */
+            buf out;
+            buf_init_static(&out, NULL, 0);
+            size_t off = 0;
+            while (off < b.len) {
+                char *nl = memchr(b.p + off, '\n', b.len - off);
+                size_t end = nl ? (size_t)(nl - b.p) + 1 : b.len;
+                unsigned long long id = strtoull(b.p + off + 3, NULL, 10);
+                for (int i = 0; i < nids; i++)
+                    if (ids[i] == id) buf_append(&out, b.p + off, end - off);
+                off = end;
+            }
+            buf_free(&b);
+            b = out;
+        } else {
+            conn_foreach(list_cb, &b);
+        }
+        free(ids);
+        reply_verbatim(c, b.p ? b.p : "", b.len, "txt");
+        buf_free(&b);
+    } else if (sv_eqci(sub, "kill") && c->argc >= 3) {
+        if (c->argc == 3) {
+            char *addr = kvd_strndup(c->argv[2].p, c->argv[2].n);
+            int n = conn_kill(0, addr, NULL, 0, c);
+            free(addr);
+            if (n == 0) reply_error(c, "ERR No such client");
+            else reply_ok(c);
+            return;
+        }
+        uint64_t id = 0;
+        char *addr = NULL, *laddr = NULL;
+        int skipme = 1;
+        bool bad = false, none = false;
+        for (int j = 2; j < c->argc && !bad; j += 2) {
+            if (j + 1 >= c->argc) {
+                bad = true;
+                break;
+            }
+            sv k = c->argv[j], v = c->argv[j + 1];
+            if (sv_eqci(k, "id")) {
+                long long x;
+                if (!util_str2ll(v.p, v.n, &x) || x <= 0) {
+                    reply_error(c, "ERR client-id should be greater than 0");
+                    free(addr);
+                    free(laddr);
+                    return;
+                }
+                id = (uint64_t)x;
+            } else if (sv_eqci(k, "addr")) {
+                free(addr);
+                addr = kvd_strndup(v.p, v.n);
+            } else if (sv_eqci(k, "laddr")) {
+                free(laddr);
+                laddr = kvd_strndup(v.p, v.n);
+            } else if (sv_eqci(k, "skipme")) {
+                if (sv_eqci(v, "yes")) skipme = 1;
+                else if (sv_eqci(v, "no")) skipme = 0;
+                else bad = true;
+            } else if (sv_eqci(k, "type")) {
+                if (!sv_eqci(v, "normal")) none = true;
+            } else if (sv_eqci(k, "user")) {
+                if (!(v.n == 7 && memcmp(v.p, "default", 7) == 0)) none = true;
+            } else if (sv_eqci(k, "maxage")) {
+                none = true;
+            } else {
+                bad = true;
+            }
+        }
+        if (bad) {
+            reply_err_syntax(c);
+        } else {
+            int n = none ? 0 : conn_kill(id, addr, laddr, skipme, c);
+            reply_int(c, n);
+        }
+        free(addr);
+        free(laddr);
+    } else if ((sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) && c->argc == 3) {
+        if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
+        else reply_err_syntax(c);
+    } else {
+        unknown_sub(c, "CLIENT");
+    }
+}
+
+/* ---------------------------------------------------------------- COMMAND */
+
+static const char *acl_group(const char *group)
+{
+    static const struct { const char *g, *cat; } m[] = {
+        {"generic", "@keyspace"}, {"string", "@string"}, {"hash", "@hash"}, {"list", "@list"},
+        {"set", "@set"}, {"sorted-set", "@sortedset"}, {"connection", "@connection"}, {"server", "@admin"},
+        {"pubsub", "@pubsub"}, {"transactions", "@transaction"}, {"scripting", "@scripting"},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (strcmp(m[i].g, group) == 0) return m[i].cat;
+    return NULL;
+}
+
+static void command_info(client *c, command *cmd)
+{
+    reply_array(c, 10);
+    reply_bulk_cstr(c, cmd->name);
+    reply_int(c, cmd->arity);
+    int nf;
+    const char **fl = cmd_flag_names(cmd->flags, &nf);
+    reply_set(c, nf);
+    for (int i = 0; i < nf; i++) reply_status(c, fl[i]);
+    reply_int(c, cmd->firstkey);
+    reply_int(c, cmd->firstkey ? cmd->lastkey : 0);
+    reply_int(c, cmd->firstkey ? cmd->step : 0);
+    const char *cats[4];
+    int nc = 0;
+    cats[nc++] = (cmd->flags & CMD_WRITE) ? "@write" : "@read";
+    const char *g = acl_group(cmd->group ? cmd->group : "");
+    if (g) cats[nc++] = g;
+    cats[nc++] = (cmd->flags & CMD_FAST) ? "@fast" : "@slow";
+    if (cmd->flags & CMD_ADMIN) cats[nc++] = "@dangerous";
+    reply_set(c, nc);
+    for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
+    reply_set(c, 0); /* tips */
+    if (cmd->firstkey) {
+        reply_array(c, 1);
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "flags");
+        reply_set(c, 2);
+        reply_status(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+        reply_status(c, "ACCESS");
+        reply_bulk_cstr(c, "begin_search");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "type");
+        reply_bulk_cstr(c, "index");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_int(c, cmd->firstkey);
+        reply_bulk_cstr(c, "find_keys");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "type");
+        reply_bulk_cstr(c, "range");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "lastkey");
+        reply_int(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
+        reply_bulk_cstr(c, "keystep");
+        reply_int(c, cmd->step);
+        reply_bulk_cstr(c, "limit");
+        reply_int(c, 0);
+    } else {
+        reply_array(c, 0);
+    }
+    reply_array(c, 0); /* subcommands */
+}
+
+static void command_docs(client *c, command *cmd)
+{
+    reply_bulk_cstr(c, cmd->name);
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, cmd->summary ? cmd->summary : "");
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, cmd->since ? cmd->since : "1.0.0");
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, cmd->group ? cmd->group : "generic");
+}
+
+typedef struct cmdwalk {
+    client *c;
+    long n;
+    int mode; /* 0 info, 1 docs, 2 list name */
+    sv pat;
+    const char *cat;
+} cmdwalk;
+
+static void walk_cb(command *cmd, void *ctx)
+{
+    cmdwalk *w = ctx;
+    if (!cmd->name[0]) return; /* disabled by rename-command */
+    if (w->mode == 2) {
+        if (w->pat.p && !util_glob_match(w->pat.p, w->pat.n, cmd->name, strlen(cmd->name), true)) return;
+        if (w->cat) {
+            const char *g = acl_group(cmd->group ? cmd->group : "");
+            bool hit = (g && strcasecmp(g + 1, w->cat) == 0) ||
+                       (strcasecmp(w->cat, "write") == 0 && (cmd->flags & CMD_WRITE)) ||
+                       (strcasecmp(w->cat, "read") == 0 && !(cmd->flags & CMD_WRITE)) ||
+                       (strcasecmp(w->cat, "fast") == 0 && (cmd->flags & CMD_FAST)) ||
+                       (strcasecmp(w->cat, "slow") == 0 && !(cmd->flags & CMD_FAST));
+            if (!hit) return;
+        }
+        reply_bulk_cstr(w->c, cmd->name);
+    } else if (w->mode == 1) {
+        command_docs(w->c, cmd);
+    } else {
+        command_info(w->c, cmd);
+    }
+    w->n++;
+}
+
+static void command_command(client *c)
+{
+    if (c->argc == 1) {
+        cmdwalk w = {c, 0, 0, {NULL, 0}, NULL};
+        long h = reply_defer(c);
+        cmd_foreach(walk_cb, &w);
+        reply_defer_array(c, h, w.n);
+        return;
+    }
+    sv sub = c->argv[1];
+    if (sv_eqci(sub, "count") && c->argc == 2) {
+        reply_int(c, cmd_count());
+    } else if (sv_eqci(sub, "info")) {
+        if (c->argc == 2) {
+            cmdwalk w = {c, 0, 0, {NULL, 0}, NULL};
+            long h = reply_defer(c);
+            cmd_foreach(walk_cb, &w);
+            reply_defer_array(c, h, w.n);
+            return;
+        }
+        reply_array(c, c->argc - 2);
+        for (int j = 2; j < c->argc; j++) {
+            command *cmd = cmd_lookup(c->argv[j].p, c->argv[j].n);
+            if (cmd) command_info(c, cmd);
+            else reply_null_array(c);
+        }
+    } else if (sv_eqci(sub, "docs")) {
+        if (c->argc == 2) {
+            cmdwalk w = {c, 0, 1, {NULL, 0}, NULL};
+            long h = reply_defer(c);
+            cmd_foreach(walk_cb, &w);
+            reply_defer_map(c, h, w.n);
+            return;
+        }
+        long h = reply_defer(c);
+        long n = 0;
+        for (int j = 2; j < c->argc; j++) {
+            command *cmd = cmd_lookup(c->argv[j].p, c->argv[j].n);
+            if (cmd) {
+                command_docs(c, cmd);
+                n++;
+            }
+        }
+        reply_defer_map(c, h, n);
+    } else if (sv_eqci(sub, "list")) {
+        cmdwalk w = {c, 0, 2, {NULL, 0}, NULL};
+        if (c->argc == 5 && sv_eqci(c->argv[2], "filterby")) {
+            if (sv_eqci(c->argv[3], "pattern")) {
+                w.pat = c->argv[4];
+            } else if (sv_eqci(c->argv[3], "aclcat")) {
+                static char cat[64];
+                snprintf(cat, sizeof cat, "%.*s", (int)c->argv[4].n, c->argv[4].p);
+                w.cat = cat;
+            } else if (sv_eqci(c->argv[3], "module")) {
+                reply_array(c, 0);
+                return;
+            } else {
+                reply_err_syntax(c);
+                return;
+            }
+        } else if (c->argc != 2) {
+            reply_err_syntax(c);
+            return;
+        }
+        long h = reply_defer(c);
+        cmd_foreach(walk_cb, &w);
+        reply_defer_array(c, h, w.n);
+    } else if (sv_eqci(sub, "getkeys") && c->argc >= 3) {
+        command *cmd = cmd_lookup(c->argv[2].p, c->argv[2].n);
+        if (!cmd) {
+            reply_error(c, "ERR Invalid command specified");
+            return;
+        }
+        int argc = c->argc - 2;
+        if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+            reply_error(c, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        /* evaluate key positions against the shifted argument vector */
+        client tmp = *c;
+        tmp.argv = c->argv + 2;
+        tmp.argc = argc;
+        int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
+        int n = cmd_getkeys(&tmp, cmd, keys, argc);
+        if (n == 0) {
+            reply_error(c, "ERR The command has no key arguments");
+        } else {
+            reply_array(c, n);
+            for (int i = 0; i < n; i++) reply_bulk_sv(c, tmp.argv[keys[i]]);
+        }
+        free(keys);
+    } else if (sv_eqci(sub, "help")) {
+        static const char *const help[] = {
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)", "    Return details about all Redis commands.",
+            "COUNT", "    Return the total number of commands in this Redis server.",
+            "LIST", "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+            "HELP", "    Print this help.",
+        };
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else {
+        unknown_sub(c, "COMMAND");
+    }
+}
+
+/* ---------------------------------------------------------------- INFO, CONFIG, TIME */
+
+static void info_command(client *c) { server_info(c, c->argv + 1, c->argc - 1); }
+
+static void config_command(client *c)
+{
+    sv sub = c->argv[1];
+    if (sv_eqci(sub, "get") && c->argc >= 3) {
+        config_get(c, c->argv + 2, c->argc - 2);
+    } else if (sv_eqci(sub, "set")) {
+        config_set_command(c);
+    } else if (sv_eqci(sub, "resetstat") && c->argc == 2) {
+        atomic_store(&server.stat_commands, 0);
+        atomic_store(&server.stat_connections, 0);
+        atomic_store(&server.stat_expired, 0);
+        atomic_store(&server.stat_expire_cap_reached, 0);
+        atomic_store(&server.stat_keyspace_hits, 0);
+        atomic_store(&server.stat_keyspace_misses, 0);
+        atomic_store(&server.stat_net_in, 0);
+        atomic_store(&server.stat_net_out, 0);
+        atomic_store(&server.stat_total_errors, 0);
+        atomic_store(&stat_rejected_conn, 0);
+        void cmd_reset_stats(void);
+        cmd_reset_stats();
+        reply_ok(c);
+    } else if (sv_eqci(sub, "rewrite") && c->argc == 2) {
+        char err[512];
+        if (config_rewrite(err, sizeof err) != 0) reply_errorf(c, "ERR %s", err);
+        else reply_ok(c);
+    } else if (sv_eqci(sub, "help")) {
+        static const char *const help[] = {
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+            "RESETSTAT", "    Reset statistics reported by the INFO command.",
+            "REWRITE", "    Rewrite the configuration file.",
+            "HELP", "    Print this help.",
+        };
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else {
+        unknown_sub(c, "CONFIG");
+    }
+}
+
+static void time_command(client *c)
+{
+    int64_t us = util_ustime();
+    reply_array(c, 2);
+    reply_bulk_ll(c, us / 1000000);
+    reply_bulk_ll(c, us % 1000000);
+}
+
+static void shutdown_command(client *c)
+{
+    int flags = 0;
+    for (int j = 1; j < c->argc; j++) {
+        sv a = c->argv[j];
+        if (sv_eqci(a, "nosave")) flags |= SHUTDOWN_NOSAVE;
+        else if (sv_eqci(a, "save")) flags |= SHUTDOWN_SAVE;
+        else if (sv_eqci(a, "now") || sv_eqci(a, "force")) continue;
+        else if (sv_eqci(a, "abort")) {
+            reply_error(c, "ERR No shutdown in progress.");
+            return;
+        } else {
+            reply_err_syntax(c);
+            return;
+        }
+    }
+    if ((flags & SHUTDOWN_NOSAVE) && (flags & SHUTDOWN_SAVE)) {
+        reply_err_syntax(c);
+        return;
+    }
+    atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
+    server_request_shutdown(flags);
+}
+
+/* ---------------------------------------------------------------- DEBUG, MEMORY, LATENCY */
+
+static bool debug_allowed(client *c)
+{
+    buf t;
+    char m[32];
+    buf_init_static(&t, m, sizeof m);
+    const char *v = config_get_value("enable-debug-command", &t);
+    bool ok = v && (strcmp(v, "yes") == 0 ||
+                    (strcmp(v, "local") == 0 &&
+                     (strncmp(c->addr, "127.", 4) == 0 || strncmp(c->addr, "[::1]", 5) == 0 ||
+                      c->addr[0] == '/')));
+    buf_free(&t);
+    return ok;
+}
+
+static void debug_command(client *c)
+{
+    if (!debug_allowed(c)) {
+        reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+                       "you can run it from a local connection, otherwise you need to set this option in the "
+                       "configuration file, and then restart the server.");
+        return;
+    }
+    sv sub = c->argv[1];
+    long long v;
+    if (sv_eqci(sub, "jump-clock") && c->argc == 3) {
+        /* kvd: move the server clock forward by <ms> (TTL tests) */
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &v)) {
+            reply_err_int(c);
+            return;
+        }
+        util_clock_jump(v);
+        reply_ok(c);
+    } else if (sv_eqci(sub, "sleep") && c->argc == 3) {
+        double secs;
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%.*s", (int)c->argv[2].n, c->argv[2].p);
+        secs = strtod(tmp, NULL);
+        if (secs > 0) usleep((useconds_t)(secs * 1e6));
+        reply_ok(c);
+    } else if (sv_eqci(sub, "clock-offset") && c->argc == 2) {
+        reply_int(c, util_clock_offset());
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.", (int)sub.n, sub.p);
+    }
+}
+
+static void memory_command(client *c)
+{
+    sv sub = c->argv[1];
+    if (sv_eqci(sub, "usage") && (c->argc == 3 || c->argc == 5)) {
+        shard *s = store_shard_of(c->db, c->argv[2]);
+        shard_rdlock(s);
+        entry *e = store_lookup_read(c->db, c->argv[2]);
+        long long m = e ? (long long)store_entry_mem(e) : -1;
+        shard_unlock(s);
+        if (m < 0) reply_null(c);
+        else reply_int(c, m);
+    } else if (sv_eqci(sub, "doctor") && c->argc == 2) {
+        reply_verbatim(c, "Hi Sam, I can't find any memory issue in your instance. I can only account for what "
+                          "occurs on this base.", 98, "txt");
+    } else if (sv_eqci(sub, "purge") && c->argc == 2) {
+        reply_ok(c);
+    } else if (sv_eqci(sub, "malloc-stats") && c->argc == 2) {
+        reply_verbatim(c, "Stats not supported for the current allocator", 46, "txt");
+    } else {
+        unknown_sub(c, "MEMORY");
+    }
+}
+
+static void latency_command(client *c)
+{
+    sv sub = c->argv[1];
+    if (sv_eqci(sub, "doctor") && c->argc == 2) {
+        const char *msg = "Dave, no latency spike was observed during the lifetime of this Redis instance, not "
+                          "in the slightest bit. I honestly think you ought to sleep better.\n";
+        reply_verbatim(c, msg, strlen(msg), "txt");
+    } else if ((sv_eqci(sub, "latest") && c->argc == 2) || (sv_eqci(sub, "history") && c->argc == 3)) {
+        reply_array(c, 0);
+    } else if (sv_eqci(sub, "reset")) {
+        reply_int(c, 0);
+    } else {
+        unknown_sub(c, "LATENCY");
+    }
+}
+
+command cmds_server[] = {
+    {"ping", ping_command, -1, CMD_FAST | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", 0, 0, 0, 0},
+    {"echo", echo_command, 2, CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", 0, 0, 0, 0},
+    {"quit", quit_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Closes the connection.", "1.0.0", 0, 0, 0, 0},
+    {"auth", auth_command, -2, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Authenticates the connection.", "1.0.0", 0, 0, 0, 0},
+    {"hello", hello_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Handshakes with the Redis server.", "6.0.0", 0, 0, 0, 0},
+    {"reset", reset_command, 1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Resets the connection.", "6.2.0", 0, 0, 0, 0},
+    {"client", client_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "A container for client connection commands.", "2.4.0", 0, 0, 0, 0},
+    {"command", command_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns detailed information about all commands.", "2.8.13", 0, 0, 0, 0},
+    {"info", info_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns information and statistics about the server.", "1.0.0", 0, 0, 0, 0},
+    {"config", config_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for server configuration commands.", "2.0.0", 0, 0, 0, 0},
+    {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns the server time.", "2.6.0", 0, 0, 0, 0},
+    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", 0, 0, 0, 0},
+    {"debug", debug_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for debugging commands.", "1.0.0", 0, 0, 0, 0},
+    {"memory", memory_command, -2, CMD_READONLY | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for memory diagnostics commands.", "4.0.0", 0, 0, 0, 0},
+    {"latency", latency_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for latency diagnostics commands.", "2.8.13", 0, 0, 0, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+};
