@@ -24,7 +24,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static command *const tables[] = {cmds_string, cmds_keys, cmds_server};
+/* Every module's table. Modules not linked in yet are weak (NULL) and
+ * skipped, so adding a t_<type>.c needs no edit here. */
+extern command cmds_hash[] __attribute__((weak));
+extern command cmds_list[] __attribute__((weak));
+extern command cmds_set[] __attribute__((weak));
+extern command cmds_zset[] __attribute__((weak));
+extern command cmds_multi[] __attribute__((weak));
+extern command cmds_pubsub[] __attribute__((weak));
+extern command cmds_persist[] __attribute__((weak));
+extern command cmds_admin[] __attribute__((weak));
+extern command cmds_debug[] __attribute__((weak));
+static command *tables[] = {cmds_string, cmds_keys, cmds_server, NULL, NULL, NULL, NULL,
+                            NULL, NULL, NULL, NULL, NULL};
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+static void tables_init(void)
+{
+    command *opt[] = {cmds_hash, cmds_list, cmds_set, cmds_zset, cmds_multi,
+                      cmds_pubsub, cmds_persist, cmds_admin, cmds_debug};
+    size_t k = 3;
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0] && k < NTABLES; i++)
+        if (opt[i]) tables[k++] = opt[i];
+}
 
 /* open-addressing index from name to row */
 static command **index_tab;
@@ -51,14 +73,15 @@ static void index_put(command *cmd)
 
 void cmd_init(void)
 {
+    tables_init();
     ncommands = 0;
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+    for (size_t t = 0; t < NTABLES && tables[t]; t++)
         for (command *c = tables[t]; c->name; c++) ncommands++;
     index_size = 16;
     while (index_size < (size_t)ncommands * 3) index_size *= 2;
     free(index_tab);
     index_tab = calloc(index_size, sizeof(command *));
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+    for (size_t t = 0; t < NTABLES && tables[t]; t++)
         for (command *c = tables[t]; c->name; c++) index_put(c);
 }
 
@@ -77,7 +100,7 @@ int cmd_count(void) { return ncommands; }
 
 void cmd_foreach(void (*fn)(command *cmd, void *ctx), void *ctx)
 {
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+    for (size_t t = 0; t < NTABLES && tables[t]; t++)
         for (command *c = tables[t]; c->name; c++) fn(c, ctx);
 }
 
@@ -205,6 +228,9 @@ void cmd_dispatch(client *c)
         return;
     }
     c->cmd = cmd;
+    c->prop.len = 0;
+    c->prop_count = 0;
+    c->prop_custom = false;
     int64_t t0 = util_monotonic_us();
     if (cmd->flags & CMD_NOLOCK) {
         cmd->proc(c);
@@ -252,3 +278,25 @@ static void reset_one(command *cmd, void *ctx)
 
 void cmd_reset_stats(void);
 void cmd_reset_stats(void) { cmd_foreach(reset_one, NULL); }
+
+/* ---------------------------------------------------------------- propagation */
+
+/* Records are kept in c->prop as: uint32 argc, then per argument uint32
+ * length + bytes. The AOF feed reads them after the handler returns. */
+void cmd_propagate(client *c, int argc, const sv *argv)
+{
+    c->prop_custom = true;
+    uint32_t n = (uint32_t)argc;
+    buf_append(&c->prop, &n, sizeof n);
+    for (int i = 0; i < argc; i++) {
+        uint32_t l = (uint32_t)argv[i].n;
+        buf_append(&c->prop, &l, sizeof l);
+        buf_append(&c->prop, argv[i].p, argv[i].n);
+    }
+    c->prop_count++;
+}
+
+void cmd_propagate_none(client *c)
+{
+    c->prop_custom = true;
+}

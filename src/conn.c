@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -169,6 +171,106 @@ static bool write_all(client *c)
     return true;
 }
 
+/* ---------------------------------------------------------------- wake-ups */
+
+int conn_wake_init(client *c)
+{
+    if (c->wakefd >= 0) return 0;
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) return -1;
+    pthread_mutex_lock(&c->outlock);
+    c->wakefd = fd;
+    pthread_mutex_unlock(&c->outlock);
+    return 0;
+}
+
+void conn_wake(client *c)
+{
+    pthread_mutex_lock(&c->outlock);
+    if (c->wakefd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(c->wakefd, &one, sizeof one);
+        UNUSED(w);
+    }
+    pthread_mutex_unlock(&c->outlock);
+}
+
+bool conn_push(client *c, const void *p, size_t n)
+{
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
+    pthread_mutex_lock(&c->outlock);
+    buf_append(&c->async, p, n);
+    if (c->wakefd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(c->wakefd, &one, sizeof one);
+        UNUSED(w);
+    }
+    pthread_mutex_unlock(&c->outlock);
+    return true;
+}
+
+int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
+{
+    if (conn_wake_init(c) != 0) return CONN_CLOSED;
+    for (;;) {
+        pthread_mutex_lock(&c->outlock);
+        bool pending = c->async.len > 0;
+        pthread_mutex_unlock(&c->outlock);
+        if (pending) return CONN_WOKEN;
+        struct pollfd pf[2] = {{c->wakefd, POLLIN, 0}, {c->fd, POLLIN, 0}};
+        int timeout = -1;
+        if (deadline_ms >= 0) {
+            int64_t left = deadline_ms - util_mstime();
+            if (left <= 0) return CONN_TIMEOUT;
+            timeout = left > 1000 ? 1000 : (int)left; /* re-check: the clock may be moved in tests */
+        }
+        int r = poll(pf, watch_socket ? 2 : 1, timeout);
+        if (r < 0 && errno != EINTR) return CONN_CLOSED;
+        if (r <= 0) continue;
+        if (pf[0].revents) {
+            uint64_t v;
+            ssize_t rd = read(c->wakefd, &v, sizeof v);
+            UNUSED(rd);
+            return CONN_WOKEN;
+        }
+        if (watch_socket && pf[1].revents) {
+            if (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL)) return CONN_CLOSED;
+            char ch;
+            ssize_t k = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return CONN_CLOSED;
+            return CONN_READABLE;
+        }
+    }
+}
+
+bool conn_flush_async(client *c)
+{
+    pthread_mutex_lock(&c->outlock);
+    buf out = c->async;
+    buf_init_static(&c->async, NULL, 0);
+    pthread_mutex_unlock(&c->outlock);
+    size_t off = 0;
+    bool ok = true;
+    while (off < out.len) {
+        ssize_t n = send(c->fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ok = false;
+            break;
+        }
+        off += (size_t)n;
+    }
+    atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    buf_free(&out);
+    return ok;
+}
+
+__attribute__((weak)) bool block_wait(client *c)
+{
+    atomic_fetch_and(&c->flags, ~CLIENT_BLOCKED);
+    return true;
+}
+
 #define QMEM 4096
 #define OMEM 8192
 #define OBUF_FLUSH (64 * 1024)
@@ -181,6 +283,14 @@ static void serve(client *c)
     bool text = c->proto == PROTO_TEXT;
 
     for (;;) {
+        if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
+            int w = conn_wait(c, -1, true);
+            if (w == CONN_CLOSED) break;
+            if (w == CONN_WOKEN) {
+                if (!conn_flush_async(c)) break;
+                continue;
+            }
+        }
         /* room for the next read: at least 1 KiB, more for a large bulk */
         size_t want = 1024;
         size_t pend = text ? 0 : resp_bulk_pending(c, c->qbuf.len);
@@ -219,6 +329,18 @@ static void serve(client *c)
             cmd_dispatch(c);
             c->commands++;
             int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+            if (fl & CLIENT_BLOCKED) {
+                /* replies so far go out first, then the command waits */
+                if (c->obuf.len && !write_all(c)) {
+                    close_now = true;
+                    break;
+                }
+                if (!block_wait(c)) {
+                    close_now = true;
+                    break;
+                }
+                fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+            }
             if (fl & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
                 close_now = true;
                 break;
@@ -244,15 +366,29 @@ static void serve(client *c)
         pthread_mutex_unlock(&c->lock);
         if (c->obuf.len && !write_all(c)) break;
         if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);
+        if (c->wakefd >= 0) {
+            pthread_mutex_lock(&c->outlock);
+            bool queued = c->async.len > 0;
+            pthread_mutex_unlock(&c->outlock);
+            if (queued && !conn_flush_async(c)) break;
+        }
         if (close_now) break;
     }
     buf_free(&c->qbuf);
     buf_free(&c->obuf);
 }
 
+void conn_free_hook(client *c);
+__attribute__((weak)) void conn_free_hook(client *c) { UNUSED(c); }
+
 static void client_free(client *c)
 {
+    conn_free_hook(c); /* subscriptions, WATCHed keys, blocking registrations */
     list_remove(c);
+    if (c->wakefd >= 0) close(c->wakefd);
+    buf_free(&c->async);
+    buf_free(&c->prop);
+    pthread_mutex_destroy(&c->outlock);
     buf_free(&c->scratch);
     tnode_free(c->troot);
     free(c->argv);
@@ -385,6 +521,8 @@ void conn_start(int fd, int kind, const char *addr, const char *laddr)
     c->ctime = c->last_interaction = util_mstime();
     c->authenticated = cfg.requirepass == NULL || cfg.requirepass[0] == '\0';
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->outlock, NULL);
+    c->wakefd = -1;
     list_add(c);
     atomic_fetch_add(&total_conns, 1);
     atomic_fetch_add_explicit(&server.stat_connections, 1, memory_order_relaxed);

@@ -193,6 +193,8 @@ void store_value_mem_changed(shard *s, entry *e, ssize_t delta);
  * change, lock still held): counts the change for the snapshot rules and
  * is where WATCH, blocked clients and keyspace notifications hook in. */
 void store_written(struct client *c, db *d, sv key);
+void watch_key_written(struct client *c, db *d, sv key);  /* weak hook */
+void block_key_written(struct client *c, db *d, sv key);  /* weak hook */
 /* Moves e (in sd) to newkey in dd with its value and deadline, replacing
  * what newkey held. Both shards write-locked. Returns the new entry. */
 entry *store_move(db *sd, entry *e, db *dd, sv newkey);
@@ -348,6 +350,12 @@ extern command cmds_string[], cmds_keys[], cmds_server[];
 void cmd_init(void);
 command *cmd_lookup(const char *name, size_t n);
 void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
+/* AOF: by default a write command is logged as received. A handler whose
+ * effect differs (SET EX -> SET PXAT, SPOP -> SREM, BLPOP -> LPOP,
+ * INCRBYFLOAT -> SET KEEPTTL...) calls cmd_propagate one or more times to
+ * log these commands instead; cmd_propagate_none() logs nothing. */
+void cmd_propagate(struct client *c, int argc, const sv *argv);
+void cmd_propagate_none(struct client *c);
 int cmd_getkeys(struct client *c, command *cmd, int *keys, int max);
 int cmd_count(void);
 void cmd_foreach(void (*fn)(command *cmd, void *ctx), void *ctx);
@@ -361,6 +369,8 @@ const char **cmd_flag_names(int flags, int *n);
 #define CLIENT_TEXT (1 << 2)
 #define CLIENT_PROTOCOL_ERROR (1 << 3)
 #define CLIENT_UNIX (1 << 4)
+#define CLIENT_POLL (1 << 5)       /* wait in poll() on socket + wake fd (subscribers) */
+#define CLIENT_BLOCKED (1 << 6)    /* a blocking command is waiting (block.c) */
 
 typedef struct client {
     uint64_t id;
@@ -392,6 +402,17 @@ typedef struct client {
     command *info_cmd;
     bool authenticated;
     int resp_nest;          /* text: depth of open aggregates */
+    /* Output from other threads (pub/sub messages, a blocked pop served by
+     * a pusher): appended under outlock with conn_push(), then the owning
+     * thread is woken through wakefd (an eventfd, made on first need). */
+    int wakefd;
+    pthread_mutex_t outlock;
+    buf async;
+    /* AOF: what the current command logs (see cmd_propagate) */
+    buf prop;
+    int prop_count;
+    bool prop_custom;
+    void *ext[4];           /* per-feature state: [0] multi, [1] pubsub, [2] blocking, [3] spare */
     struct client *prev, *next;
 } client;
 
@@ -407,6 +428,20 @@ void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
+enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
+int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
+void conn_wake(client *c);                /* any thread */
+/* Appends bytes to c's async output from any thread and wakes c. Returns
+ * false if c is closing. */
+bool conn_push(client *c, const void *p, size_t n);
+/* Owning thread: waits until woken, the socket is readable (or closed), or
+ * the absolute deadline (ms, -1 none) passes. watch_socket=false ignores
+ * the socket (a blocked client whose peer sent more requests). */
+int conn_wait(client *c, int64_t deadline_ms, bool watch_socket);
+bool conn_flush_async(client *c);         /* owning thread: write c->async */
+/* After a command leaves c CLIENT_BLOCKED, conn.c calls this (block.c) to
+ * wait and finish it; returns false if the connection must close. */
+bool block_wait(client *c);
 extern pthread_mutex_t conn_list_lock;
 
 /* ------------------------------------------------------------------------

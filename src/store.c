@@ -477,12 +477,25 @@ void store_swap_shards(shard *a, shard *b)
 
 /* ---------------------------------------------------------------- moves */
 
-__attribute__((weak)) void store_written(struct client *c, db *d, sv key)
+/* Hooks of later subsystems; each file that needs one defines it. */
+__attribute__((weak)) void watch_key_written(struct client *c, db *d, sv key)
 {
     UNUSED(c);
     UNUSED(d);
     UNUSED(key);
+}
+__attribute__((weak)) void block_key_written(struct client *c, db *d, sv key)
+{
+    UNUSED(c);
+    UNUSED(d);
+    UNUSED(key);
+}
+
+void store_written(struct client *c, db *d, sv key)
+{
     atomic_fetch_add_explicit(&server.stat_dirty, 1, memory_order_relaxed);
+    watch_key_written(c, d, key);  /* t_multi.c: WATCH (key.p NULL: whole db) */
+    block_key_written(c, d, key);  /* block.c: wake clients blocked on key */
 }
 
 /* Unlinks e from s and frees the entry but not its value. */
