@@ -205,28 +205,67 @@ static void reject_unknown(client *c)
     buf_free(&b);
 }
 
-void cmd_dispatch(client *c)
+/* Hook points for later subsystems (weak no-op defaults here; the file
+ * that owns a feature defines the strong version):
+ *   cmd_filter_hook    may refuse a command in the client's state (pub/sub
+ *                      context, MISCONF, OOM...): replies and returns false
+ *   multi_queue_hook   inside MULTI: queues the command, replies QUEUED,
+ *                      returns true
+ *   monitor_feed       MONITOR clients see every command as it arrives
+ *   aof_feed           after a write command ran, with its shards still
+ *                      locked (n locked shard indexes in idx, or n < 0 for
+ *                      a NOLOCK command): logs c->prop or c->argv
+ *   slowlog_feed       after the call, with its duration */
+__attribute__((weak)) bool cmd_filter_hook(client *c, command *cmd)
 {
-    if (c->argc == 0) return;
-    command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].n);
+    UNUSED(c);
+    UNUSED(cmd);
+    return true;
+}
+__attribute__((weak)) bool multi_queue_hook(client *c, command *cmd)
+{
+    UNUSED(c);
+    UNUSED(cmd);
+    return false;
+}
+__attribute__((weak)) void monitor_feed(client *c) { UNUSED(c); }
+__attribute__((weak)) void aof_feed(client *c, command *cmd, const uint32_t *idx, int n)
+{
+    UNUSED(c);
+    UNUSED(cmd);
+    UNUSED(idx);
+    UNUSED(n);
+}
+__attribute__((weak)) void slowlog_feed(client *c, command *cmd, int64_t usec)
+{
+    UNUSED(c);
+    UNUSED(cmd);
+    UNUSED(usec);
+}
+
+/* Runs cmd with its shard locks already held by the caller (EXEC). */
+void cmd_call_locked(client *c, command *cmd)
+{
+    c->cmd = cmd;
+    c->prop.len = 0;
+    c->prop_count = 0;
+    c->prop_custom = false;
+    int64_t t0 = util_monotonic_us();
+    cmd->proc(c);
+    if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
+    int64_t dt = util_monotonic_us() - t0;
+    atomic_fetch_add_explicit(&cmd->calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cmd->usec, (uint64_t)dt, memory_order_relaxed);
+    atomic_fetch_add_explicit(&server.stat_commands, 1, memory_order_relaxed);
+    slowlog_feed(c, cmd, dt);
+    c->lastcmd = cmd;
     c->cmd = NULL;
-    if (!cmd) {
-        reject_unknown(c);
-        return;
-    }
-    if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) {
-        atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
-        reply_err_arity(c, cmd->name);
-        return;
-    }
-    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
-        reply_error(c, "NOAUTH Authentication required.");
-        return;
-    }
-    if (atomic_load_explicit(&server.loading, memory_order_relaxed) && !(cmd->flags & CMD_LOADING)) {
-        reply_error(c, "LOADING kvd is loading the dataset in memory");
-        return;
-    }
+}
+
+/* Takes cmd's shard locks (ascending), runs it, feeds the AOF while the
+ * locks are held, releases them. */
+void cmd_call(client *c, command *cmd)
+{
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;
@@ -234,6 +273,7 @@ void cmd_dispatch(client *c)
     int64_t t0 = util_monotonic_us();
     if (cmd->flags & CMD_NOLOCK) {
         cmd->proc(c);
+        if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
     } else {
         uint32_t sbuf[MAXKEYS_STACK];
         uint32_t *idx = sbuf;
@@ -244,6 +284,7 @@ void cmd_dispatch(client *c)
         bool write = (cmd->flags & CMD_WRITE) != 0;
         int n = lock_keys(c, cmd, idx, c->argc, write);
         cmd->proc(c);
+        if (write) aof_feed(c, cmd, idx, n);
         unlock_keys(c, idx, n);
         if (idx != sbuf) free(idx);
     }
@@ -251,8 +292,40 @@ void cmd_dispatch(client *c)
     atomic_fetch_add_explicit(&cmd->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&cmd->usec, (uint64_t)dt, memory_order_relaxed);
     atomic_fetch_add_explicit(&server.stat_commands, 1, memory_order_relaxed);
+    slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
+}
+
+/* Edge checks in Redis's order (unknown command, arity, auth, loading,
+ * state filters, MULTI queueing), then the call. */
+void cmd_dispatch(client *c)
+{
+    if (c->argc == 0) return;
+    command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].n);
+    c->cmd = NULL;
+    monitor_feed(c);
+    if (!cmd) {
+        reject_unknown(c);
+        return;
+    }
+    if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) {
+        atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+        reply_err_arity(c, cmd->name);
+        multi_queue_hook(c, NULL); /* an error while queuing aborts the transaction */
+        return;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+        reply_error(c, "NOAUTH Authentication required.");
+        return;
+    }
+    if (atomic_load_explicit(&server.loading, memory_order_relaxed) && !(cmd->flags & CMD_LOADING)) {
+        reply_error(c, "LOADING kvd is loading the dataset in memory");
+        return;
+    }
+    if (!cmd_filter_hook(c, cmd)) return;
+    if (multi_queue_hook(c, cmd)) return;
+    cmd_call(c, cmd);
 }
 
 int cmd_rename(const char *from, const char *to)

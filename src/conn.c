@@ -378,12 +378,15 @@ static void serve(client *c)
     buf_free(&c->obuf);
 }
 
-void conn_free_hook(client *c);
-__attribute__((weak)) void conn_free_hook(client *c) { UNUSED(c); }
+__attribute__((weak)) void multi_reset_client(client *c) { UNUSED(c); }
+__attribute__((weak)) void pubsub_reset_client(client *c) { UNUSED(c); }
+__attribute__((weak)) void block_reset_client(client *c) { UNUSED(c); }
 
 static void client_free(client *c)
 {
-    conn_free_hook(c); /* subscriptions, WATCHed keys, blocking registrations */
+    block_reset_client(c);   /* blocking registrations */
+    multi_reset_client(c);   /* queued commands, WATCHed keys */
+    pubsub_reset_client(c);  /* subscriptions */
     list_remove(c);
     if (c->wakefd >= 0) close(c->wakefd);
     buf_free(&c->async);

@@ -350,6 +350,14 @@ extern command cmds_string[], cmds_keys[], cmds_server[];
 void cmd_init(void);
 command *cmd_lookup(const char *name, size_t n);
 void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
+void cmd_call(struct client *c, command *cmd);         /* lock, run, AOF, unlock */
+void cmd_call_locked(struct client *c, command *cmd);  /* locks already held (EXEC) */
+/* Weak hooks, see cmd.c */
+bool cmd_filter_hook(struct client *c, command *cmd);
+bool multi_queue_hook(struct client *c, command *cmd);  /* cmd NULL: flag an error */
+void monitor_feed(struct client *c);
+void aof_feed(struct client *c, command *cmd, const uint32_t *idx, int n);
+void slowlog_feed(struct client *c, command *cmd, int64_t usec);
 /* AOF: by default a write command is logged as received. A handler whose
  * effect differs (SET EX -> SET PXAT, SPOP -> SREM, BLPOP -> LPOP,
  * INCRBYFLOAT -> SET KEEPTTL...) calls cmd_propagate one or more times to
@@ -439,6 +447,10 @@ bool conn_push(client *c, const void *p, size_t n);
  * the socket (a blocked client whose peer sent more requests). */
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket);
 bool conn_flush_async(client *c);         /* owning thread: write c->async */
+/* Per-feature client cleanup (weak hooks, called on disconnect and RESET). */
+void multi_reset_client(client *c);
+void pubsub_reset_client(client *c);
+void block_reset_client(client *c);
 /* After a command leaves c CLIENT_BLOCKED, conn.c calls this (block.c) to
  * wait and finish it; returns false if the connection must close. */
 bool block_wait(client *c);

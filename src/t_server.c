@@ -174,12 +174,12 @@ static void hello_command(client *c)
     reply_array(c, 0);
 }
 
-void conn_reset_hook(client *c);
-__attribute__((weak)) void conn_reset_hook(client *c) { UNUSED(c); }
 
 static void reset_command(client *c)
 {
-    conn_reset_hook(c); /* MULTI, WATCH, subscriptions... */
+    block_reset_client(c);
+    multi_reset_client(c);
+    pubsub_reset_client(c);
     pthread_mutex_lock(&c->lock);
     c->dbid = 0;
     c->db = &server_dbs[0];
