@@ -117,6 +117,7 @@ int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, clie
         if (addr && strcmp(c->addr, addr) != 0) continue;
         if (laddr && strcmp(c->laddr, laddr) != 0) continue;
         if (skipme && c == me) continue;
+        if (atomic_load(&c->flags) & CLIENT_CLOSE_ASAP) continue; /* already being killed */
         if (c == me) {
             atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
         } else {
@@ -284,6 +285,7 @@ static void serve(client *c)
     buf_init_static(&c->qbuf, qmem, sizeof qmem);
     buf_init_static(&c->obuf, omem, sizeof omem);
     bool text = c->proto == PROTO_TEXT;
+    int cur_timeout = 0;
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
@@ -293,6 +295,13 @@ static void serve(client *c)
                 if (!conn_flush_async(c)) break;
                 continue;
             }
+        }
+        /* `timeout` (CONFIG SET applies to connections already open) */
+        int to = CFG(timeout);
+        if (to != cur_timeout) {
+            struct timeval tv = {to, 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            cur_timeout = to;
         }
         /* room for the next read: at least 1 KiB, more for a large bulk */
         size_t want = 1024;
@@ -498,11 +507,6 @@ static void set_sockopts(int fd, int kind)
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 #endif
-    }
-    int to = CFG(timeout);
-    if (to > 0) {
-        struct timeval tv = {to, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
 }
 
