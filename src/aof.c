@@ -38,7 +38,7 @@
 #define SEG_MAGIC "KVDAOF1\n"
 #define SEG_HDR_LEN 32
 #define UNIT_MARKER 0x4b565255u /* "URVK" little-endian */
-#define UNIT_HDR_LEN 24
+#define UNIT_HDR_LEN 28 /* marker, length, lsn, time, header crc */
 #define SUB_HDR_LEN 13
 enum { OP_CMD = 1, OP_STATE = 2, OP_FLUSHDB = 3, OP_SWAPDB = 4 };
 enum { FS_ALWAYS = 0, FS_EVERYSEC = 1, FS_NO = 2 };
@@ -357,6 +357,7 @@ static void unit_commit(void)
     enc_u32(&hb, (uint32_t)T.body.len);
     enc_u64(&hb, lsn);
     enc_u64(&hb, (uint64_t)now);
+    enc_u32(&hb, (uint32_t)util_crc64(0, hdr, 24));
     uint64_t crc = util_crc64(bcrc, hdr + 4, UNIT_HDR_LEN - 4);
     buf_append(&abuf, hdr, UNIT_HDR_LEN);
     buf_append(&abuf, T.body.p, T.body.len);
@@ -558,6 +559,7 @@ static void writer_run(void)
         if (!rolled && rfd >= 0 && rpos < wbuf_start + lim) lim = (size_t)(rpos - wbuf_start);
         if (persist_write_all(fd, wbuf.p + pos, lim - pos) != 0) {
             err = errno;
+            pos += persist_write_partial(); /* those bytes are in the file: go on after them */
             break;
         }
         pos = lim;
@@ -788,6 +790,12 @@ static int manifest_read(char *err, size_t errlen)
     return rc;
 }
 
+/* Low 32 bits of the CRC-64 of the segment header without its crc field. */
+static uint32_t seg_hdr_crc(const char *h)
+{
+    return (uint32_t)util_crc64(util_crc64(0, h, 12), h + 16, SEG_HDR_LEN - 16);
+}
+
 /* Creates segment seq with its header; returns the fd or -1. */
 static int seg_create(uint64_t seq, uint64_t prev_lsn, char *err, size_t errlen)
 {
@@ -803,9 +811,11 @@ static int seg_create(uint64_t seq, uint64_t prev_lsn, char *err, size_t errlen)
     buf_init_static(&b, hdr, sizeof hdr);
     buf_append(&b, SEG_MAGIC, 8);
     enc_u32(&b, AOF_VERSION);
-    enc_u32(&b, 0);
+    enc_u32(&b, 0); /* header crc, below */
     enc_u64(&b, seq);
     enc_u64(&b, prev_lsn);
+    uint32_t hc = seg_hdr_crc(hdr);
+    memcpy(hdr + 12, (uint8_t[4]){(uint8_t)hc, (uint8_t)(hc >> 8), (uint8_t)(hc >> 16), (uint8_t)(hc >> 24)}, 4);
     if (persist_write_all(fd, hdr, SEG_HDR_LEN) != 0 || persist_fsync(fd) != 0) {
         snprintf(err, errlen, "cannot write AOF segment '%s': %s", path, strerror(errno));
         close(fd);
@@ -1053,6 +1063,10 @@ static int read_unit(const char *base, size_t size, size_t *off, unit *u, const 
         *why = "bad record marker";
         return RD_BAD;
     }
+    if (dec_u32(base + o + 24) != (uint32_t)util_crc64(0, base + o, 24)) {
+        *why = "record header checksum mismatch";
+        return RD_BAD;
+    }
     uint32_t len = dec_u32(base + o + 4);
     if ((uint64_t)size - o < (uint64_t)UNIT_HDR_LEN + len + 8) return RD_TRUNC;
     const char *body = base + o + UNIT_HDR_LEN;
@@ -1280,6 +1294,10 @@ static int check_seg_header(const char *base, size_t size, uint64_t *seq, uint64
     }
     if (dec_u32(base + 8) != AOF_VERSION) {
         *why = "unknown AOF format version";
+        return -1;
+    }
+    if (dec_u32(base + 12) != seg_hdr_crc(base)) {
+        *why = "segment header checksum mismatch";
         return -1;
     }
     *seq = dec_u64(base + 16);

@@ -613,6 +613,7 @@ void persist_fault_set(int kind, long nth, long times);
 /* write(2) all of p (retrying short writes and EINTR), fsync, rename and
  * directory fsync, through the fault injector. 0 or -1 with errno. */
 int persist_write_all(int fd, const void *p, size_t n);
+size_t persist_write_partial(void); /* bytes the last persist_write_all wrote */
 int persist_fsync(int fd);
 int persist_rename(const char *from, const char *to);
 int persist_fsync_dir(const char *dir);
