@@ -104,7 +104,7 @@ static int nrules;
 static bool stop_writes_on_err = true;
 static long long aof_rewrite_pct = 100, aof_rewrite_min = 64LL << 20;
 static bool started, stopping;
-static bool req_bgsave, req_rewrite, req_aof_on;
+static bool req_bgsave, req_save, req_rewrite, req_aof_on;
 static int save_waiters;
 static uint64_t save_gen;           /* completed snapshots (SAVE waits for the next) */
 static bool last_save_ok = true;
@@ -417,9 +417,9 @@ static void *snap_main(void *arg)
         if (req_aof_on) {
             req_aof_on = false;
             aofon = !atomic_load(&aof_on);
-        } else if (req_bgsave || save_waiters) {
-            why = save_waiters ? "SAVE" : "BGSAVE";
-            req_bgsave = false;
+        } else if (req_bgsave || req_save) {
+            why = req_save ? "SAVE" : "BGSAVE";
+            req_bgsave = req_save = false;
         } else if (req_rewrite) {
             why = "BGREWRITEAOF";
             rewrite = true;
@@ -466,6 +466,7 @@ static void save_command(client *c)
     }
     uint64_t gen = save_gen;
     save_waiters++;
+    req_save = true;
     pthread_cond_broadcast(&st_cv);
     while (save_gen == gen && !stopping) pthread_cond_wait(&st_cv, &st_mu);
     save_waiters--;
@@ -745,6 +746,7 @@ int persist_cli(int argc, char **argv)
             fprintf(stderr, "usage: kvd --check-aof FILE [--fix]\n");
             return 2;
         }
+        cmd_init(); /* records name commands: check them against the table */
         return aof_check_cli(file, fix);
     }
     return -1;
