@@ -181,6 +181,17 @@ static bool parse_bool(const char *v, bool *out)
     return true;
 }
 
+/* Called after a directive got a new value (file, command line, CONFIG
+ * SET): subsystems that act on a change at run time (persist.c for
+ * appendonly, appendfsync, save...) define it. -1 with err refuses. */
+__attribute__((weak)) int config_apply_hook(const char *name, char *err, size_t errlen)
+{
+    UNUSED(name);
+    UNUSED(err);
+    UNUSED(errlen);
+    return 0;
+}
+
 /* Checks value for d and, when apply is set, stores it. Returns 0 or -1
  * with the reason (Redis's wording where Redis has one) in err. */
 static int dir_set(directive *d, const char *value, bool apply, char *err, size_t errlen)
@@ -305,7 +316,7 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     }
     if (d->ptr == &v_loglevel) __atomic_store_n(&cfg.loglevel, ev, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&cfg_mu);
-    return 0;
+    return config_apply_hook(d->name, err, errlen);
 }
 
 void config_defaults(void)

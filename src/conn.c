@@ -28,6 +28,12 @@ static _Atomic uint64_t total_conns;
 
 size_t resp_bulk_pending(client *c, size_t avail);
 
+/* aof.c provides these when linked with persistence; without it the AOF
+ * is never on */
+__attribute__((weak)) _Atomic bool aof_on;
+__attribute__((weak)) void aof_wait_written(void) {}
+__attribute__((weak)) void aof_wait_all(void) {}
+
 /* ---------------------------------------------------------------- list */
 
 int conn_count(void)
@@ -161,6 +167,8 @@ void conn_shutdown_wait(int ms)
 
 static bool write_all(client *c)
 {
+    /* no reply before the AOF records of what it answers are written */
+    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
     size_t off = 0;
     while (off < c->obuf.len) {
         ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
@@ -253,6 +261,9 @@ bool conn_flush_async(client *c)
     buf out = c->async;
     buf_init_static(&c->async, NULL, 0);
     pthread_mutex_unlock(&c->outlock);
+    /* output made by another thread (a blocked pop served by a push): wait
+     * for everything logged so far */
+    if (out.len && atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
     size_t off = 0;
     bool ok = true;
     while (off < out.len) {
