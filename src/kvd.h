@@ -523,6 +523,11 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_warning(...) log_msg(LL_WARNING, __VA_ARGS__)
 
 /* ------------------------------------------------------------------------
+ * t_admin.c — SLOWLOG and MONITOR (fed by slowlog_feed after each call) */
+#define CLIENT_MONITOR (1 << 16)   /* receives every executed command */
+void monitor_reset_client(struct client *c);   /* RESET */
+
+/* ------------------------------------------------------------------------
  * supervise.c — systemd/upstart notification */
 int supervise_mode(void);            /* SUPERVISED_SYSTEMD, _UPSTART or _NO */
 const char *supervise_mode_name(void);
@@ -554,6 +559,8 @@ extern server_state server;
 #define SHUTDOWN_SAVE 2
 void server_request_shutdown(int flags);
 void server_info(struct client *c, sv *sections, int n);
+void server_stat_error(const char *msg);   /* reply.c: every error reply */
+void server_reset_stats(void);             /* CONFIG RESETSTAT */
 size_t server_mem_allocated(void);
 size_t server_rss(void);
 
