@@ -375,7 +375,7 @@ def test_every_directive_documented(srv):
     names = all_directives(c)
     assert len(names) > 50
     conf = open(os.path.join(ROOT, "etc", "kvd.conf")).read()
-    man = open(os.path.join(ROOT, "man", "kvd.conf.5")).read()
+    man = open(os.path.join(ROOT, "man", "kvd.conf.5")).read().replace("\\-", "-")
     conf_missing = [n for n in names
                     if not re.search(r"^#? ?%s(\s|$)" % re.escape(n), conf, re.M)]
     man_missing = [n for n in names if not re.search(r"^\.B %s\s*$|^\.BI? \"?%s[\" ]" % (
