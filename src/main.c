@@ -277,6 +277,7 @@ int main(int argc, char **argv)
         if (sig == SIGHUP) {
             log_notice("received SIGHUP, reopening the log file");
             log_reopen();
+            log_notice("log file reopened (SIGHUP)");
             continue;
         }
         if (stopping) {
