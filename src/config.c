@@ -283,6 +283,25 @@ static char *merge_obuf_limits(const char *cur, const char *value, char *err, si
     return strdup(out);
 }
 
+/* Strings replaced in cfg (cfg.bind, cfg.logfile...) are never freed, as
+ * another thread may still be reading the old pointer; they are kept on
+ * this list (cfg_mu held) so they stay reachable. Changes are rare. */
+typedef struct retired {
+    struct retired *next;
+    char *s;
+} retired;
+static retired *retired_strings;
+
+static void retire(char *s)
+{
+    if (!s) return;
+    retired *r = malloc(sizeof *r);
+    if (!r) abort();
+    r->s = s;
+    r->next = retired_strings;
+    retired_strings = r;
+}
+
 /* Checks value for d and, when apply is set, stores it. Returns 0 or -1
  * with the reason (Redis's wording where Redis has one) in err. The text
  * kept for CONFIG GET is normalized: yes/no, lower-case enums, memory in
@@ -403,7 +422,7 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         case T_STR: {
             /* the old string is kept: a thread may still be reading it */
             char *s = strdup(d->sval);
-            __atomic_store_n((char **)d->ptr, s, __ATOMIC_RELEASE);
+            retire(__atomic_exchange_n((char **)d->ptr, s, __ATOMIC_ACQ_REL));
             break;
         }
         }
@@ -428,7 +447,9 @@ void config_defaults(void)
         }
         if (dirs[i].flags & F_DIR) {
             dirs[i].sval = strdup(dirs[i].def);
-            *(char **)dirs[i].ptr = strdup(dirs[i].def);
+            pthread_mutex_lock(&cfg_mu);
+            retire(__atomic_exchange_n((char **)dirs[i].ptr, strdup(dirs[i].def), __ATOMIC_ACQ_REL));
+            pthread_mutex_unlock(&cfg_mu);
         }
     }
     save_from_file = false;
