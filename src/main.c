@@ -63,12 +63,21 @@ static void usage(FILE *f)
             "See kvd(8) and kvd.conf(5).\n");
 }
 
+/* cfg.pidfile may be changed by CONFIG SET (protected) from another
+ * thread: read it atomically. */
+static const char *pidfile_path(void)
+{
+    const char *p = __atomic_load_n(&cfg.pidfile, __ATOMIC_ACQUIRE);
+    return p && p[0] ? p : NULL;
+}
+
 static void write_pidfile(void)
 {
-    if (!cfg.pidfile || !cfg.pidfile[0]) return;
-    FILE *f = fopen(cfg.pidfile, "w");
+    const char *path = pidfile_path();
+    if (!path) return;
+    FILE *f = fopen(path, "w");
     if (!f) {
-        log_warning("cannot write pidfile '%s': %s", cfg.pidfile, strerror(errno));
+        log_warning("cannot write pidfile '%s': %s", path, strerror(errno));
         return;
     }
     fprintf(f, "%d\n", (int)getpid());
@@ -157,7 +166,7 @@ static void startup_fail(const char *fmt, ...)
     if (ready_fd >= 0) {
         ssize_t w = write(ready_fd, msg, strlen(msg));
         UNUSED(w);
-    } else if (cfg.logfile && cfg.logfile[0]) {
+    } else if (__atomic_load_n(&cfg.logfile, __ATOMIC_ACQUIRE)[0]) {
         fprintf(stderr, "kvd: %s\n", msg);
     }
     exit(1);
@@ -175,7 +184,7 @@ static void *shutdown_main(void *arg)
     conn_pool_drain();
     expire_reaper_stop();
     persist_shutdown(flags);
-    if (cfg.pidfile && cfg.pidfile[0]) unlink(cfg.pidfile);
+    if (pidfile_path()) unlink(pidfile_path());
     log_notice("kvd is now ready to exit, bye bye...");
     exit(0);
 }
@@ -283,7 +292,7 @@ int main(int argc, char **argv)
         if (stopping) {
             if (sig == SIGINT) {
                 log_warning("you insist... exiting now");
-                if (cfg.pidfile && cfg.pidfile[0]) unlink(cfg.pidfile);
+                if (pidfile_path()) unlink(pidfile_path());
                 _exit(1);
             }
             continue;
