@@ -248,6 +248,7 @@ void server_info(client *c, sv *secs, int n)
         size_t pk = atomic_load(&peak_mem);
         while (used > pk && !atomic_compare_exchange_weak(&peak_mem, &pk, used)) {}
         if (used > pk) pk = used;
+        SECTION("Memory");
         char h1[32], h2[32], h3[32], h4[32], h5[32];
         long long maxmem = CFG(maxmemory);
         human(h1, sizeof h1, (double)used);
@@ -269,7 +270,6 @@ void server_info(client *c, sv *secs, int n)
         char tm[64];
         buf_init_static(&tmp, tm, sizeof tm);
         const char *pol = config_get_value("maxmemory-policy", &tmp);
-        SECTION("Memory");
         buf_printf(&b,
                    "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\nused_memory_rss_human:%s\r\n"
                    "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n"

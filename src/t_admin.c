@@ -338,8 +338,11 @@ static void slowlog_command(client *c)
     }
 }
 
+static const subcommand slowlog_subs[] = {
+    {"get", -2}, {"len", 2}, {"reset", 2}, {"help", 2}, {NULL, 0}};
+
 command cmds_admin[] = {
-    {"slowlog", slowlog_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for slow log commands.", "2.2.12", 0, 0, 0, 0},
+    {"slowlog", slowlog_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for slow log commands.", "2.2.12", 0, 0, 0, 0, slowlog_subs},
     {"monitor", monitor_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Listens for all requests received by the server in real-time.", "1.0.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
