@@ -501,7 +501,11 @@ typedef struct server_config {
     bool enable_debug_command;
     long long maxmemory;
     bool conn_thread_tcache;
+    /* introspection and supervision (ops) */
+    long long slowlog_log_slower_than, slowlog_max_len;
+    int supervised;           /* SUPERVISED_* */
 } server_config;
+enum { SUPERVISED_UPSTART = 0, SUPERVISED_SYSTEMD = 1, SUPERVISED_AUTO = 2, SUPERVISED_NO = 3 };
 
 extern server_config cfg;
 /* Values CONFIG SET may change while other threads run are read with this
@@ -517,17 +521,32 @@ void config_defaults(void);
 const char *config_get_value(const char *name, buf *tmp);
 /* weak hook: a directive changed (persist.c acts on appendonly, save...) */
 int config_apply_hook(const char *name, char *err, size_t errlen);
+int config_names(const char ***names);     /* every directive name */
+void config_set_command(struct client *c); /* CONFIG SET n v [n v ...] */
 
 /* ------------------------------------------------------------------------
  * log.c — levelled log lines */
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3 };
 void log_open(void);
 void log_reopen(void);
+int log_check(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LL_DEBUG, __VA_ARGS__)
 #define log_verbose(...) log_msg(LL_VERBOSE, __VA_ARGS__)
 #define log_notice(...) log_msg(LL_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_msg(LL_WARNING, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------
+ * t_admin.c — SLOWLOG and MONITOR (fed by slowlog_feed after each call) */
+#define CLIENT_MONITOR (1 << 16)   /* receives every executed command */
+void monitor_reset_client(struct client *c);   /* RESET */
+
+/* ------------------------------------------------------------------------
+ * supervise.c — systemd/upstart notification */
+int supervise_mode(void);            /* SUPERVISED_SYSTEMD, _UPSTART or _NO */
+const char *supervise_mode_name(void);
+void supervise_notify(const char *msg); /* "READY=1", "STATUS=...", "STOPPING=1" */
+void supervise_init(void);
 
 /* ------------------------------------------------------------------------
  * server.c — process-wide state and statistics */
@@ -554,6 +573,8 @@ extern server_state server;
 #define SHUTDOWN_SAVE 2
 void server_request_shutdown(int flags);
 void server_info(struct client *c, sv *sections, int n);
+void server_stat_error(const char *msg);   /* reply.c: every error reply */
+void server_reset_stats(void);             /* CONFIG RESETSTAT */
 size_t server_mem_allocated(void);
 size_t server_rss(void);
 
