@@ -188,6 +188,7 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     long long ll = 0;
     bool bv = false;
     int ev = 0;
+    char canon[256];
     switch (d->type) {
     case T_BOOL:
         if (!parse_bool(value, &bv)) {
@@ -246,6 +247,23 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         break;
     }
     case T_STR:
+        /* t_pubsub.c parses these two and keeps their canonical text */
+        if (strcmp(d->name, "notify-keyspace-events") == 0) {
+            int fl = notify_flags_parse(value);
+            if (fl < 0) {
+                snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+                return -1;
+            }
+            if (apply) {
+                notify_flags_string(fl, canon);
+                value = canon;
+                notify_set_flags(fl);
+            }
+        }
+        if (strcmp(d->name, "client-output-buffer-limit") == 0) {
+            if (pubsub_output_limit_config(value, apply, canon, sizeof canon, err, errlen) != 0) return -1;
+            if (apply) value = canon;
+        }
         if (strcmp(d->name, "save") == 0 && value[0]) {
             /* pairs of <seconds> <changes> */
             char *copy = strdup(value), *save = NULL;

@@ -195,18 +195,25 @@ void conn_wake(client *c)
     pthread_mutex_unlock(&c->outlock);
 }
 
-bool conn_push(client *c, const void *p, size_t n)
+bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n) >= 0; }
+
+/* The owner checks c->async under outlock before it waits, so only the
+ * push that makes the buffer non-empty needs to write the eventfd: later
+ * ones are drained with it (one wake-up per batch, not per message). */
+long conn_push_n(client *c, const void *p, size_t n)
 {
-    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
     pthread_mutex_lock(&c->outlock);
+    bool was_empty = c->async.len == 0;
     buf_append(&c->async, p, n);
-    if (c->wakefd >= 0) {
+    long pending = (long)c->async.len;
+    if (was_empty && c->wakefd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(c->wakefd, &one, sizeof one);
         UNUSED(w);
     }
     pthread_mutex_unlock(&c->outlock);
-    return true;
+    return pending;
 }
 
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)

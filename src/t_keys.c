@@ -338,14 +338,15 @@ static void flush_dbs(client *c, int *ids, int n)
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (i && ids[i] == ids[i - 1]) continue;
+        /* before emptying: WATCH touches only keys that existed */
+        sv none = {NULL, 0};
+        store_written(c, &server_dbs[ids[i]], none);
         for (int j = 0; j < cfg.shards; j++) {
             shard *s = &server_dbs[ids[i]].shards[j];
             if (s->count) {
                 store_swap_shards(s, &old[k++]);
             }
         }
-        sv none = {NULL, 0};
-        store_written(c, &server_dbs[ids[i]], none);
     }
     store_unlock_dbs(ids, n);
     for (int i = 0; i < k; i++) store_flush_shard(&old[i]);
@@ -397,9 +398,12 @@ static void swapdb_command(client *c)
     if (a != b) {
         int ids[2] = {(int)a, (int)b};
         store_lock_dbs(ids, 2);
+        sv none = {NULL, 0};
+        /* WATCH: keys that exist in either db before or after the swap */
+        watch_key_written(c, &server_dbs[a], none);
+        watch_key_written(c, &server_dbs[b], none);
         for (int j = 0; j < cfg.shards; j++)
             store_swap_shards(&server_dbs[a].shards[j], &server_dbs[b].shards[j]);
-        sv none = {NULL, 0};
         store_written(c, &server_dbs[a], none);
         store_written(c, &server_dbs[b], none);
         store_unlock_dbs(ids, 2);
