@@ -32,6 +32,7 @@ static void del_generic(client *c, int style)
     for (int j = 1; j < c->argc; j++) {
         if (store_delete(c->db, c->argv[j])) {
             store_written(c, c->db, c->argv[j]);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, c->argv[j]);
             n++;
         }
     }
@@ -254,6 +255,8 @@ static void rename_generic(client *c, bool nx)
     store_move(c->db, src, c->db, b);
     store_written(c, c->db, a);
     store_written(c, c->db, b);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_from", c->db, a);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_to", c->db, b);
     if (nx) reply_int(c, 1);
     else reply_ok(c);
 }
@@ -281,6 +284,8 @@ static void move_command(client *c)
     store_move(c->db, e, dst, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     store_written(c, dst, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", dst, c->argv[1]);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }
@@ -321,6 +326,7 @@ static void copy_command(client *c)
     }
     store_copy(e, dst, b);
     store_written(c, dst, b);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", dst, b);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }
@@ -541,12 +547,14 @@ static void expire_generic(client *c, long long unit, bool absolute, const char 
         if ((flags & EXP_GT) && (cur < 0 || when <= cur)) goto no;
         if ((flags & EXP_LT) && cur >= 0 && when >= cur) goto no;
     }
-    if (when <= util_mstime()) {
+    bool del = when <= util_mstime();
+    if (del) {
         store_delete(c->db, c->argv[1]);
     } else {
         store_set_expire(store_shard_of(c->db, c->argv[1]), e, when);
     }
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, del ? "del" : "expire", c->db, c->argv[1]);
     reply_int(c, 1);
     return;
 no:
@@ -593,6 +601,7 @@ static void persist_command(client *c)
     }
     store_set_expire(store_shard_of(c->db, c->argv[1]), e, -1);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "persist", c->db, c->argv[1]);
     reply_int(c, 1);
 }
 
