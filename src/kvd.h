@@ -454,6 +454,9 @@ bool conn_push(client *c, const void *p, size_t n);
 /* Same; returns the bytes now pending in c's async output, or -1 if c is
  * closing (nothing appended). */
 long conn_push_n(client *c, const void *p, size_t n);
+/* Appends without waking; *need_wake tells whether the buffer was empty, in
+ * which case the caller must conn_wake(c) later (t_pubsub.c batches them). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake);
 /* Owning thread: waits until woken, the socket is readable (or closed), or
  * the absolute deadline (ms, -1 none) passes. watch_socket=false ignores
  * the socket (a blocked client whose peer sent more requests). */
@@ -519,6 +522,10 @@ long pubsub_publish(sv channel, sv msg, bool sharded);
 int pubsub_output_limit_config(const char *value, bool apply, char *canon, size_t canonlen, char *err,
                                size_t errlen);
 void pubsub_counts(long *channels, long *patterns, long *shardchannels);
+/* PUBLISH defers its subscribers' wake-ups to the end of the publisher's
+ * batch of requests (one wake per subscriber per batch, not per message);
+ * conn.c calls this before it writes, blocks or closes. */
+void pubsub_flush_wakes(void);
 
 /* ------------------------------------------------------------------------
  * listen.c — listeners, the accept thread, maxclients */

@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 /* ---------------------------------------------------------------- registry */
@@ -49,7 +50,18 @@ typedef struct psstate {
     int n[3], cap[3];
     bool poll_set;                   /* we set CLIENT_POLL */
     _Atomic int64_t soft_since;      /* ms when the soft limit was first passed, 0 none */
+    _Atomic long wake_refs;          /* publishers holding a deferred wake-up for us */
 } psstate;
+
+/* Deferred wake-ups of this publisher thread (see pubsub_flush_wakes).
+ * Each entry holds a wake_ref, so its client outlives the entry. */
+typedef struct pendwake {
+    client *c;
+    psstate *ps;
+} pendwake;
+static _Thread_local pendwake *tl_wakes;
+static _Thread_local int tl_nwakes, tl_capwakes;
+static _Thread_local bool tl_defer;
 
 static void reg_init(void)
 {
@@ -350,7 +362,23 @@ static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, i
             render_msg(&mc->r[k], s->proto, kind, parts, nparts);
             mc->done[k] = true;
         }
-        long pending = conn_push_n(s, mc->r[k].p, mc->r[k].len);
+        long pending;
+        if (tl_defer) {
+            bool need = false;
+            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, &need);
+            if (need) {
+                if (tl_nwakes == tl_capwakes) {
+                    tl_capwakes = tl_capwakes ? tl_capwakes * 2 : 16;
+                    tl_wakes = realloc(tl_wakes, sizeof(pendwake) * (size_t)tl_capwakes);
+                    if (!tl_wakes) abort();
+                }
+                psstate *ps = s->ext[1];
+                atomic_fetch_add_explicit(&ps->wake_refs, 1, memory_order_relaxed);
+                tl_wakes[tl_nwakes++] = (pendwake){s, ps};
+            }
+        } else {
+            pending = conn_push_n(s, mc->r[k].p, mc->r[k].len);
+        }
         if (pending >= 0) check_limit(s, pending);
     }
 }
@@ -487,13 +515,42 @@ void pubsub_reset_client(client *c)
         while (ps->n[k] > 0) sub_remove_at(c, ps, k, ps->n[k] - 1);
     pthread_rwlock_unlock(&reg_lock);
     set_poll(c, ps);
+    /* publishers that still hold a deferred wake-up for c finish it at the
+     * end of their current batch; our own are flushed here */
+    pubsub_flush_wakes();
+    while (atomic_load_explicit(&ps->wake_refs, memory_order_acquire) > 0) sched_yield();
     for (int k = 0; k < 3; k++) free(ps->subs[k]);
     free(ps);
     c->ext[1] = NULL;
 }
 
-static void publish_command(client *c) { reply_int(c, pubsub_publish(c->argv[1], c->argv[2], false)); }
-static void spublish_command(client *c) { reply_int(c, pubsub_publish(c->argv[1], c->argv[2], true)); }
+/* Wakes the subscribers this thread's PUBLISHes left unwoken. A buffer
+ * that was non-empty needed no wake: whoever filled it first woke (or will
+ * wake) its owner, who drains it all. */
+void pubsub_flush_wakes(void)
+{
+    for (int i = 0; i < tl_nwakes; i++) {
+        conn_wake(tl_wakes[i].c);
+        atomic_fetch_sub_explicit(&tl_wakes[i].ps->wake_refs, 1, memory_order_release);
+    }
+    tl_nwakes = 0;
+    if (tl_capwakes > 1024) {
+        free(tl_wakes);
+        tl_wakes = NULL;
+        tl_capwakes = 0;
+    }
+}
+
+static void publish_generic(client *c, bool sharded)
+{
+    tl_defer = true;
+    long n = pubsub_publish(c->argv[1], c->argv[2], sharded);
+    tl_defer = false;
+    reply_int(c, n);
+}
+
+static void publish_command(client *c) { publish_generic(c, false); }
+static void spublish_command(client *c) { publish_generic(c, true); }
 
 /* PUBSUB CHANNELS|NUMSUB|NUMPAT|SHARDCHANNELS|SHARDNUMSUB|HELP */
 static void pubsub_command(client *c)

@@ -329,3 +329,58 @@ def test_push_type_in_harness(srv):
     c.cmd("HELLO", "3")
     r = c.cmd("SUBSCRIBE", "x")
     assert isinstance(r, Push) and list(r) == [b"subscribe", b"x", 1]
+
+
+@timeout(90)
+def test_concurrent_publish_and_churn(srv):
+    """Publishers pipeline PUBLISH while subscribers come and go (and some
+    vanish without reading): no message reaches a freed connection, every
+    subscriber that stays sees its publishers' messages in order."""
+    import threading
+    stop = threading.Event()
+    errors = []
+    deadline = time.monotonic() + 4
+
+    def publisher(i):
+        c = RawConn(srv.port, timeout=20)
+        try:
+            seq = 0
+            while not stop.is_set():
+                batch = []
+                for _ in range(32):
+                    batch.append(("PUBLISH", "churn", "%d:%d" % (i, seq)))
+                    seq += 1
+                c.pipeline(batch)
+        except Exception as e:  # noqa: BLE001
+            errors.append("publisher: %r" % e)
+        finally:
+            c.close()
+
+    def churner():
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                s = RawConn(srv.port, timeout=20)
+                s.cmd("SUBSCRIBE", "churn")
+                last = {}
+                for _ in range(50):
+                    m = s.read_reply()
+                    pub, seq = m[2].split(b":")
+                    if last.get(pub, -1) >= int(seq):
+                        errors.append("out of order from %r" % pub)
+                    last[pub] = int(seq)
+                s.close()          # mid-stream, with messages in flight
+        except Exception as e:  # noqa: BLE001
+            errors.append("subscriber: %r" % e)
+
+    pubs = [threading.Thread(target=publisher, args=(i,)) for i in range(3)]
+    subs = [threading.Thread(target=churner) for _ in range(4)]
+    for t in pubs + subs:
+        t.start()
+    for t in subs:     # publishers keep going until every subscriber is done
+        t.join(60)
+    stop.set()
+    for t in pubs:
+        t.join(30)
+    assert not errors, errors[:5]
+    p = srv.conn()
+    wait_for(lambda: p.cmd("PUBSUB", "NUMSUB", "churn") == [b"churn", 0], what="subscribers gone")
