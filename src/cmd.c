@@ -339,6 +339,7 @@ void cmd_dispatch(client *c)
     monitor_feed(c);
     if (!cmd) {
         reject_unknown(c);
+        multi_queue_hook(c, NULL); /* an unknown command inside MULTI aborts it too */
         return;
     }
     if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) {

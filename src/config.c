@@ -323,6 +323,7 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     bool bv = false;
     int ev = 0;
     char *norm = NULL; /* normalized text, when it differs from value */
+    char canon[256];
     switch (d->type) {
     case T_BOOL:
         if (!parse_bool(value, &bv)) {
@@ -385,6 +386,19 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         break;
     }
     case T_STR:
+        /* t_pubsub.c parses these two and keeps their canonical text */
+        if (strcmp(d->name, "notify-keyspace-events") == 0) {
+            int fl = notify_flags_parse(value);
+            if (fl < 0) {
+                snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+                return -1;
+            }
+            if (apply) {
+                notify_flags_string(fl, canon);
+                value = canon;
+                notify_set_flags(fl);
+            }
+        }
         if (strcmp(d->name, "save") == 0 && value[0]) {
             /* pairs of <seconds> <changes> */
             char *copy = strdup(value), *save = NULL;
@@ -401,8 +415,14 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
             }
         }
         if (strcmp(d->name, "client-output-buffer-limit") == 0) {
+            /* merge the classes given into the current three, then let
+             * t_pubsub.c check and take the pubsub class */
             norm = merge_obuf_limits(d->sval ? d->sval : d->def, value, err, errlen);
             if (!norm) return -1;
+            if (pubsub_output_limit_config(norm, apply, canon, sizeof canon, err, errlen) != 0) {
+                free(norm);
+                return -1;
+            }
         }
         if ((d->flags & F_DIR) && apply) {
             char cwd[4096];

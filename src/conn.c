@@ -169,6 +169,7 @@ static bool write_all(client *c)
 {
     /* no reply before the AOF records of what it answers are written */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
+    pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
     while (off < c->obuf.len) {
         ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
@@ -207,18 +208,36 @@ void conn_wake(client *c)
     pthread_mutex_unlock(&c->outlock);
 }
 
-bool conn_push(client *c, const void *p, size_t n)
+bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n) >= 0; }
+
+/* The owner checks c->async under outlock before it waits, so only the
+ * push that makes the buffer non-empty needs to write the eventfd: later
+ * ones are drained with it (one wake-up per batch, not per message). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake)
 {
-    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
     pthread_mutex_lock(&c->outlock);
+    *need_wake = c->async.len == 0;
     buf_append(&c->async, p, n);
-    if (c->wakefd >= 0) {
+    long pending = (long)c->async.len;
+    pthread_mutex_unlock(&c->outlock);
+    return pending;
+}
+
+long conn_push_n(client *c, const void *p, size_t n)
+{
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
+    pthread_mutex_lock(&c->outlock);
+    bool was_empty = c->async.len == 0;
+    buf_append(&c->async, p, n);
+    long pending = (long)c->async.len;
+    if (was_empty && c->wakefd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(c->wakefd, &one, sizeof one);
         UNUSED(w);
     }
     pthread_mutex_unlock(&c->outlock);
-    return true;
+    return pending;
 }
 
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
@@ -358,6 +377,7 @@ static void serve(client *c)
                     close_now = true;
                     break;
                 }
+                pubsub_flush_wakes();
                 if (!block_wait(c)) {
                     close_now = true;
                     break;
@@ -398,6 +418,7 @@ static void serve(client *c)
         }
         if (close_now) break;
     }
+    pubsub_flush_wakes();
     buf_free(&c->qbuf);
     buf_free(&c->obuf);
 }

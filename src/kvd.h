@@ -215,6 +215,15 @@ void store_unlock_dbs(int *dbids, int n);
 void shard_rdlock(shard *s);
 void shard_wrlock(shard *s);
 void shard_unlock(shard *s);
+/* EXEC of a transaction with whole-db commands: every shard of every db,
+ * write-locked in the global order. While held, this thread's shard_*lock
+ * calls are no-ops and store_locks_held() is true. */
+void store_lock_all(void);
+void store_unlock_all(void);
+bool store_locks_held(struct client *c);
+/* A key was deleted because it expired (write lock held): WATCH, the
+ * "expired" keyspace event. */
+void store_key_expired(db *d, sv key);
 
 /* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */
@@ -454,6 +463,12 @@ void conn_wake(client *c);                /* any thread */
 /* Appends bytes to c's async output from any thread and wakes c. Returns
  * false if c is closing. */
 bool conn_push(client *c, const void *p, size_t n);
+/* Same; returns the bytes now pending in c's async output, or -1 if c is
+ * closing (nothing appended). */
+long conn_push_n(client *c, const void *p, size_t n);
+/* Appends without waking; *need_wake tells whether the buffer was empty, in
+ * which case the caller must conn_wake(c) later (t_pubsub.c batches them). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake);
 /* Owning thread: waits until woken, the socket is readable (or closed), or
  * the absolute deadline (ms, -1 none) passes. watch_socket=false ignores
  * the socket (a blocked client whose peer sent more requests). */
@@ -467,6 +482,62 @@ void block_reset_client(client *c);
  * wait and finish it; returns false if the connection must close. */
 bool block_wait(client *c);
 extern pthread_mutex_t conn_list_lock;
+
+/* ------------------------------------------------------------------------
+ * t_multi.c — MULTI/EXEC/DISCARD/WATCH/UNWATCH
+ * WATCH is tracked per key in a table per shard, guarded by the shard's
+ * lock; watch_key_written (above, from store_written) marks the watchers
+ * of a written key dirty. */
+bool multi_in_exec(struct client *c);     /* running queued commands (BLPOP: don't block) */
+bool multi_active(struct client *c);      /* between MULTI and EXEC/DISCARD */
+/* Weak hooks (no-op defaults in t_multi.c) that the AOF defines to write a
+ * transaction's records as one unit: called around EXEC's commands, with
+ * all the transaction's shard locks held. */
+void aof_exec_begin(struct client *c);
+void aof_exec_end(struct client *c);
+
+/* ------------------------------------------------------------------------
+ * t_pubsub.c — pub/sub registry and commands, keyspace notifications
+ * Lock order: shard locks -> registry lock -> a subscriber's outlock. */
+enum {
+    NOTIFY_KEYSPACE = 1 << 0,  /* K */
+    NOTIFY_KEYEVENT = 1 << 1,  /* E */
+    NOTIFY_GENERIC = 1 << 2,   /* g */
+    NOTIFY_STRING = 1 << 3,    /* $ */
+    NOTIFY_LIST = 1 << 4,      /* l */
+    NOTIFY_SET = 1 << 5,       /* s */
+    NOTIFY_HASH = 1 << 6,      /* h */
+    NOTIFY_ZSET = 1 << 7,      /* z */
+    NOTIFY_EXPIRED = 1 << 8,   /* x */
+    NOTIFY_EVICTED = 1 << 9,   /* e */
+    NOTIFY_STREAM = 1 << 10,   /* t */
+    NOTIFY_KEY_MISS = 1 << 11, /* m (not in A) */
+    NOTIFY_LOADED = 1 << 12,   /* module only */
+    NOTIFY_MODULE = 1 << 13,   /* d */
+    NOTIFY_NEW = 1 << 14,      /* n (not in A) */
+    NOTIFY_ALL = NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
+                 NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE,
+};
+/* Publishes __keyspace@<db>__:<key> / __keyevent@<db>__:<event> when the
+ * notify-keyspace-events classes include type_flag. Any thread, shard locks
+ * may be held. */
+void notify_keyspace_event(int type_flag, const char *event, db *d, sv key);
+int notify_flags_parse(const char *s);               /* -1: bad character */
+void notify_flags_string(int flags, char *out);      /* out: >= 32 bytes */
+void notify_set_flags(int flags);
+/* Delivers msg to channel's subscribers (and matching patterns unless
+ * shard); returns the receiver count. Never blocks on a subscriber. */
+long pubsub_publish(sv channel, sv msg, bool sharded);
+/* client-output-buffer-limit: validates value (classes not named keep
+ * their limits), writes the full canonical text of all three classes to
+ * canon and, with apply, installs it. 0, or -1 with err set. */
+int pubsub_output_limit_config(const char *value, bool apply, char *canon, size_t canonlen, char *err,
+                               size_t errlen);
+void pubsub_counts(long *channels, long *patterns, long *shardchannels);
+/* PUBLISH defers its subscribers' wake-ups to the end of the publisher's
+ * batch of requests (one wake per subscriber per batch, not per message);
+ * conn.c calls this before it writes, blocks or closes. */
+void pubsub_flush_wakes(void);
 
 /* ------------------------------------------------------------------------
  * listen.c — listeners, the accept thread, maxclients */

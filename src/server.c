@@ -301,6 +301,8 @@ void server_info(client *c, sv *secs, int n)
     }
     if (want(secs, n, "stats", true)) {
         SECTION("Stats");
+        long ps_chan, ps_pat, ps_shard;
+        pubsub_counts(&ps_chan, &ps_pat, &ps_shard);
         buf_printf(&b,
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                    "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
@@ -311,8 +313,8 @@ void server_info(client *c, sv *secs, int n)
                    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
                    "expire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\n"
                    "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
-                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-                   "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\n"
+                   "pubsubshard_channels:%ld\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
                    "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
                    "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
                    "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
@@ -328,7 +330,7 @@ void server_info(client *c, sv *secs, int n)
                    (double)atomic_load(&server.stat_expired_stale_perc_x100) / 100.0,
                    (unsigned long long)atomic_load(&server.stat_expire_cap_reached),
                    (unsigned long long)atomic_load(&server.stat_keyspace_hits),
-                   (unsigned long long)atomic_load(&server.stat_keyspace_misses),
+                   (unsigned long long)atomic_load(&server.stat_keyspace_misses), ps_chan, ps_pat, ps_shard,
                    (unsigned long long)atomic_load(&server.stat_total_errors));
     }
     if (want(secs, n, "replication", true)) {
