@@ -493,8 +493,6 @@ bool multi_active(struct client *c);      /* between MULTI and EXEC/DISCARD */
 /* Weak hooks (no-op defaults in t_multi.c) that the AOF defines to write a
  * transaction's records as one unit: called around EXEC's commands, with
  * all the transaction's shard locks held. */
-void aof_exec_begin(struct client *c);
-void aof_exec_end(struct client *c);
 
 /* ------------------------------------------------------------------------
  * t_pubsub.c — pub/sub registry and commands, keyspace notifications

@@ -97,8 +97,6 @@ bool multi_active(client *c)
     return ms && ms->in_multi;
 }
 
-__attribute__((weak)) void aof_exec_begin(client *c) { UNUSED(c); }
-__attribute__((weak)) void aof_exec_end(client *c) { UNUSED(c); }
 
 /* ---------------------------------------------------------------- registry */
 
@@ -536,14 +534,14 @@ static void exec_command(client *c)
     sv *saved_argv = c->argv;
     int saved_argc = c->argc;
     ms->in_exec = true;
-    aof_exec_begin(c);
+    aof_txn_begin(c); /* the AOF logs the whole transaction as one unit */
     reply_array(c, ms->nq);
     for (int i = 0; i < ms->nq; i++) {
         c->argv = ms->q[i].argv;
         c->argc = ms->q[i].argc;
         cmd_call_locked(c, ms->q[i].cmd);
     }
-    aof_exec_end(c);
+    aof_txn_end(c);
     ms->in_exec = false;
     lockset_unlock(&ls);
     free(ls.r);
