@@ -302,6 +302,17 @@ static bool fits_pack(uint64_t count, size_t len)
     return count <= (uint64_t)CFG(set_max_listpack_entries) && (long long)len <= CFG(set_max_listpack_value);
 }
 
+/* Length of the longest member of an intset as text: its smallest or
+ * largest value. */
+static size_t intset_maxlen(const intset *is)
+{
+    if (!is->count) return 0;
+    char tmp[24];
+    int a = util_ll2str(tmp, sizeof tmp, intset_get(is, 0));
+    int b = util_ll2str(tmp, sizeof tmp, intset_get(is, is->count - 1));
+    return (size_t)(a > b ? a : b);
+}
+
 /* A new empty set for about `hint` members, the first being p/n. */
 static void *set_new_hint(const char *p, size_t n, uint64_t hint)
 {
@@ -344,13 +355,12 @@ bool set_add(void **sp, const char *p, size_t n)
             if (!intset_add(&is, ll)) return false;
             *sp = is;
             if (is->count > (uint64_t)CFG(set_max_intset_entries)) {
-                /* every member is at most 20 bytes long */
-                bool pk = is->count <= (uint64_t)CFG(set_max_listpack_entries) && CFG(set_max_listpack_value) >= 20;
+                bool pk = fits_pack(is->count, intset_maxlen(is));
                 *sp = set_convert(is, pk ? SET_ENC_PACK : SET_ENC_HT, 0);
             }
             return true;
         }
-        bool pk = fits_pack((uint64_t)is->count + 1, n) && CFG(set_max_listpack_value) >= 20;
+        bool pk = fits_pack((uint64_t)is->count + 1, n) && fits_pack(is->count, intset_maxlen(is));
         s = set_convert(is, pk ? SET_ENC_PACK : SET_ENC_HT, 0);
         *sp = s;
         return set_add(sp, p, n);
