@@ -641,12 +641,8 @@ static void srem_command(client *c)
     size_t before = set_mem(s);
     long removed = 0;
     for (int j = 2; j < c->argc && set_size(s); j++) removed += set_remove(&s, c->argv[j].p, c->argv[j].n);
-    if (!set_size(s)) {
-        ent_setptr(e, s);
-        store_delete_entry(store_shard_of(c->db, key), e);
-    } else {
-        value_update(c, key, e, s, before, set_mem);
-    }
+    value_update(c, key, e, s, before, set_mem);
+    if (!set_size(s)) store_delete_entry(store_shard_of(c->db, key), e);
     if (removed) store_written(c, c->db, key);
     reply_int(c, removed);
 }
@@ -869,12 +865,8 @@ static void smove_command(client *c)
         reply_int(c, 0);
         return;
     }
-    if (!set_size(s)) {
-        ent_setptr(se, s);
-        store_delete_entry(store_shard_of(c->db, src), se);
-    } else {
-        value_update(c, src, se, s, before, set_mem);
-    }
+    value_update(c, src, se, s, before, set_mem);
+    if (!set_size(s)) store_delete_entry(store_shard_of(c->db, src), se);
     store_written(c, c->db, src);
     if (!de) {
         void *d = set_new_for(m.p, m.n);

@@ -637,12 +637,8 @@ static void value_update(client *c, sv key, entry *e, void *v, size_t before)
  * (possibly moved) value. */
 static void value_done(client *c, sv key, entry *e, void *z, size_t before)
 {
-    if (!zs_len(z)) {
-        ent_setptr(e, z);
-        store_delete_entry(store_shard_of(c->db, key), e);
-    } else {
-        value_update(c, key, e, z, before);
-    }
+    value_update(c, key, e, z, before);
+    if (!zs_len(z)) store_delete_entry(store_shard_of(c->db, key), e);
 }
 
 /* Replies with members (and scores): RESP2 and text flat, RESP3 pairs. */

@@ -116,6 +116,19 @@ static int parse_members(const char *r, bool *seen, int universe)
 
 /* ---------------------------------------------------------------- intset */
 
+/* The shards' memory estimates equal the sum over their entries: every
+ * change of a value's size was accounted. */
+static void check_mem_accounting(void)
+{
+    for (int i = 0; i < cfg.shards; i++) {
+        shard *sh = &server_dbs[0].shards[i];
+        uint64_t sum = 0;
+        for (uint64_t b = 0; b < sh->size; b++)
+            for (entry *e = sh->table[b]; e; e = e->next) sum += store_entry_mem(e);
+        ck_assert_uint_eq(sh->mem, sum);
+    }
+}
+
 START_TEST(test_intset_widths)
 {
     intset *is = intset_new();
@@ -520,6 +533,7 @@ START_TEST(test_model)
     }
     for (int x = 0; x < 4; x++) check_key(c, keys[x], ref[x]);
     ck_assert_int_gt(conversions, 50);
+    check_mem_accounting();
     /* SINTER / SUNION / SDIFF / SINTERCARD replies against the reference */
     for (int t = 0; t < 200; t++) {
         int a = (int)(util_rand64() % 4), b = (int)(util_rand64() % 4);

@@ -140,6 +140,19 @@ static void check_list(const zsl *l, rel *ref, int n)
     ck_assert_ptr_null(zsl_by_rank(l, (uint64_t)n + 1));
 }
 
+/* The shards' memory estimates equal the sum over their entries: every
+ * change of a value's size was accounted. */
+static void check_mem_accounting(void)
+{
+    for (int i = 0; i < cfg.shards; i++) {
+        shard *sh = &server_dbs[0].shards[i];
+        uint64_t sum = 0;
+        for (uint64_t b = 0; b < sh->size; b++)
+            for (entry *e = sh->table[b]; e; e = e->next) sum += store_entry_mem(e);
+        ck_assert_uint_eq(sh->mem, sum);
+    }
+}
+
 START_TEST(test_skiplist_model)
 {
     zsl l;
@@ -574,6 +587,7 @@ START_TEST(test_model)
     }
     for (int x = 0; x < 3; x++) check_key(c, keys[x], ref[x], n[x]);
     ck_assert_int_gt(conversions, 20);
+    check_mem_accounting();
     freeclient(c);
 }
 END_TEST
