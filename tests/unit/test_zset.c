@@ -298,6 +298,24 @@ START_TEST(test_zadd_rules)
     ck_assert_str_eq(run(c3, "ZRANGE z 0 0 WITHSCORES"), "*1\r\n*2\r\n$1\r\nb\r\n,1.5\r\n");
     ck_assert_str_eq(run(c3, "ZPOPMIN z"), "*2\r\n$1\r\nb\r\n,1.5\r\n");
     ck_assert_str_eq(run(c3, "ZPOPMIN z 1"), "*1\r\n*2\r\n$3\r\nnew\r\n,6\r\n");
+    /* logged for the AOF as the deterministic ZREM z new */
+    ck_assert(c3->prop_custom);
+    ck_assert_int_eq(c3->prop_count, 1);
+    {
+        const char *p = c3->prop.p;
+        uint32_t argc, l;
+        memcpy(&argc, p, 4);
+        ck_assert_uint_eq(argc, 3);
+        p += 4;
+        const char *want[] = {"ZREM", "z", "new"};
+        for (int i = 0; i < 3; i++) {
+            memcpy(&l, p, 4);
+            ck_assert(l == strlen(want[i]) && memcmp(p + 4, want[i], l) == 0);
+            p += 4 + l;
+        }
+    }
+    ck_assert_str_eq(run(c3, "ZPOPMIN nokey"), "*0\r\n");
+    ck_assert(c3->prop_custom && c3->prop_count == 0); /* nothing to log */
     ck_assert_str_eq(run(c3, "ZRANK z a WITHSCORE"), "*2\r\n:0\r\n,inf\r\n");
     ck_assert_str_eq(run(c3, "ZRANK z nope WITHSCORE"), "_\r\n");
     ck_assert_str_eq(run(c, "ZRANK z nope WITHSCORE"), "*-1\r\n");
