@@ -222,6 +222,12 @@ __attribute__((weak)) bool cmd_filter_hook(client *c, command *cmd)
     UNUSED(cmd);
     return true;
 }
+__attribute__((weak)) bool persist_write_allowed(client *c, command *cmd)
+{
+    UNUSED(c);
+    UNUSED(cmd);
+    return true;
+}
 __attribute__((weak)) bool multi_queue_hook(client *c, command *cmd)
 {
     UNUSED(c);
@@ -354,6 +360,7 @@ void cmd_dispatch(client *c)
         reply_error(c, "LOADING kvd is loading the dataset in memory");
         return;
     }
+    if (!persist_write_allowed(c, cmd)) return;
     if (!cmd_filter_hook(c, cmd)) return;
     if (multi_queue_hook(c, cmd)) return;
     cmd_call(c, cmd);

@@ -181,6 +181,17 @@ static bool parse_bool(const char *v, bool *out)
     return true;
 }
 
+/* Called after a directive got a new value (file, command line, CONFIG
+ * SET): subsystems that act on a change at run time (persist.c for
+ * appendonly, appendfsync, save...) define it. -1 with err refuses. */
+__attribute__((weak)) int config_apply_hook(const char *name, char *err, size_t errlen)
+{
+    UNUSED(name);
+    UNUSED(err);
+    UNUSED(errlen);
+    return 0;
+}
+
 /* Checks value for d and, when apply is set, stores it. Returns 0 or -1
  * with the reason (Redis's wording where Redis has one) in err. */
 static int dir_set(directive *d, const char *value, bool apply, char *err, size_t errlen)
@@ -272,7 +283,13 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     if (!apply) return 0;
     pthread_mutex_lock(&cfg_mu);
     char *nv = strdup(value);
-    if (d->type == T_BOOL) {
+    if (d->type == T_MEM) {
+        /* CONFIG GET answers memory values in bytes, as Redis */
+        char num[32];
+        snprintf(num, sizeof num, "%lld", ll);
+        free(nv);
+        nv = strdup(num);
+    } else if (d->type == T_BOOL) {
         free(nv);
         nv = strdup(bv ? "yes" : "no");
     } else if (d->type == T_ENUM) {
@@ -299,7 +316,7 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     }
     if (d->ptr == &v_loglevel) __atomic_store_n(&cfg.loglevel, ev, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&cfg_mu);
-    return 0;
+    return config_apply_hook(d->name, err, errlen);
 }
 
 void config_defaults(void)
@@ -507,8 +524,17 @@ void config_get(client *c, sv *pats, int npats)
             if (strcmp(dirs[k].name, d->name) == 0) dup = true;
         if (dup) continue;
         const char *hit = NULL;
+        char asgiven[128];
         for (int p = 0; p < npats && !hit; p++) {
-            if (util_glob_match(pats[p].p, pats[p].n, d->name, strlen(d->name), true)) hit = d->name;
+            bool glob = memchr(pats[p].p, '*', pats[p].n) || memchr(pats[p].p, '?', pats[p].n) ||
+                        memchr(pats[p].p, '[', pats[p].n);
+            if (!glob && pats[p].n < sizeof asgiven &&
+                (sv_eqci(pats[p], d->name) || (d->alias && sv_eqci(pats[p], d->alias)))) {
+                /* an exact name is echoed as the client typed it */
+                memcpy(asgiven, pats[p].p, pats[p].n);
+                asgiven[pats[p].n] = '\0';
+                hit = asgiven;
+            } else if (util_glob_match(pats[p].p, pats[p].n, d->name, strlen(d->name), true)) hit = d->name;
             else if (d->alias && util_glob_match(pats[p].p, pats[p].n, d->alias, strlen(d->alias), true))
                 hit = d->alias;
         }
@@ -587,8 +613,12 @@ int config_rewrite(char *errbuf, size_t errlen)
 void config_set_command(client *c);
 void config_set_command(client *c)
 {
-    if (c->argc < 4 || (c->argc - 2) % 2) {
+    if (c->argc < 4) {
         reply_err_arity(c, "config|set");
+        return;
+    }
+    if ((c->argc - 2) % 2) {
+        reply_err_syntax(c);
         return;
     }
     int npairs = (c->argc - 2) / 2;
@@ -609,7 +639,10 @@ void config_set_command(client *c)
         }
         directive *d = find_dir(name);
         const char *why = NULL;
-        if (!d) why = "Unsupported CONFIG parameter";
+        if (!d) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+            return;
+        }
         else if (d->flags & F_IMMUTABLE) why = "can't set immutable config";
         if (!why && (d->flags & F_PROTECTED)) {
             buf t;

@@ -665,6 +665,8 @@ void config_get(struct client *c, sv *pats, int npats);
 int config_rewrite(char *err, size_t errlen);
 void config_defaults(void);
 const char *config_get_value(const char *name, buf *tmp);
+/* weak hook: a directive changed (persist.c acts on appendonly, save...) */
+int config_apply_hook(const char *name, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
  * log.c — levelled log lines */
@@ -704,6 +706,142 @@ void server_request_shutdown(int flags);
 void server_info(struct client *c, sv *sections, int n);
 size_t server_mem_allocated(void);
 size_t server_rss(void);
+
+/* ------------------------------------------------------------------------
+ * persist.c / snapshot.c / aof.c — persistence (see doc/FORMAT.md)
+ * persist.c: cached settings, the snapshot thread (save rules, SAVE,
+ * BGSAVE, BGREWRITEAOF, shutdown), MISCONF, INFO persistence, fault
+ * injection, start-up load, --check-* modes. snapshot.c: the binary
+ * snapshot. aof.c: the append-only log, group commit, segments, replay. */
+
+/* Little-endian field encoders shared by the file formats and by the
+ * objtype save/load functions. Changing how any of them is used in a
+ * writer changes that file format: bump its version. */
+static inline void enc_u8(buf *b, uint8_t v) { buf_append(b, &v, 1); }
+static inline void enc_u32(buf *b, uint32_t v)
+{
+    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    buf_append(b, t, 4);
+}
+static inline void enc_u64(buf *b, uint64_t v)
+{
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(v >> (8 * i));
+    buf_append(b, t, 8);
+}
+static inline void enc_varint(buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    int n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    buf_append(b, t, (size_t)n);
+}
+static inline uint32_t dec_u32(const char *p)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+static inline uint64_t dec_u64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | (uint8_t)p[i];
+    return v;
+}
+/* Reads a varint at *p (not past end); false when malformed or cut. */
+static inline bool dec_varint(const char **p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = (uint8_t)*(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* persist.c */
+enum { PFAULT_WRITE = 0, PFAULT_FSYNC = 1, PFAULT_RENAME = 2, PFAULT_NKINDS = 3 };
+/* Fault injection (tests, and PERSIST-FAULT with enable-debug-command):
+ * the nth call (1-based, counted from now) of that kind fails with
+ * ENOSPC (write) or EIO (fsync, rename), and the `times - 1` after it too. */
+void persist_fault_set(int kind, long nth, long times);
+/* write(2) all of p (retrying short writes and EINTR), fsync, rename and
+ * directory fsync, through the fault injector. 0 or -1 with errno. */
+int persist_write_all(int fd, const void *p, size_t n);
+size_t persist_write_partial(void); /* bytes the last persist_write_all wrote */
+int persist_fsync(int fd);
+int persist_rename(const char *from, const char *to);
+int persist_fsync_dir(const char *dir);
+/* cmd.c calls this before running a command: refuses writes with MISCONF
+ * while a save or AOF write is failing. Replies and returns false. */
+bool persist_write_allowed(struct client *c, struct command *cmd);
+/* store.c hooks: every store_written (locks held), and store_unlock2 /
+ * store_unlock_dbs just before they release (NOLOCK commands commit
+ * their AOF unit there, while their shards are still locked). */
+void persist_key_written(struct client *c, db *d, sv key);
+void persist_unlocking(void);
+extern _Atomic bool aof_on;          /* appendonly active: records are logged */
+
+/* snapshot.c */
+#define SNAP_VERSION 1
+typedef struct snap_info {
+    uint32_t dbs, shards;       /* as written */
+    uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
+    uint64_t lsn_start, lsn_end;/* global LSN when the snapshot began / ended */
+    uint64_t aof_seq;           /* first AOF segment needed on top, 0 none */
+    int64_t created_ms;
+    uint64_t keys, expired, bytes;
+} snap_info;
+enum { SNAP_LOAD = 0, SNAP_CHECK = 1, SNAP_LOAD_KEEP_EXPIRED = 2 };
+/* Writes every database to path (temp file, fsync, rename, dir fsync).
+ * Never leaves a partial file at path. With epoch set, fails (errno
+ * EAGAIN) instead of renaming when *epoch moved meanwhile. 0, or -1 with
+ * the reason. */
+int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *epoch, snap_info *out, char *err,
+                   size_t errlen);
+/* Loads (or, SNAP_CHECK, only verifies) path. Returns 0, 1 when the file
+ * does not exist, -1 with "file 'x': <what> at offset N" in err. */
+int snapshot_read(const char *path, int mode, snap_info *out, char *err, size_t errlen);
+void snap_info_free(snap_info *si);
+/* Live progress of the running save, for INFO */
+extern _Atomic uint64_t snap_keys_done;
+
+/* aof.c */
+/* Called in conn.c before replies go out: waits until this thread's
+ * last AOF record is written (appendfsync always: and fsynced). */
+void aof_wait_written(void);
+/* EXEC (t_multi.c) brackets a transaction with these, locks held, so its
+ * commands form one unit: recovered whole or not at all. */
+void aof_txn_begin(struct client *c);
+void aof_txn_end(struct client *c);
+void aof_wait_all(void);   /* waits for everything logged so far */
+extern _Atomic int aof_fsync_mode;       /* 0 always, 1 everysec, 2 no */
+extern _Atomic uint64_t whole_epoch;     /* bumped by FLUSHDB/FLUSHALL/SWAPDB */
+extern _Atomic bool aof_write_failing;
+extern _Atomic int aof_last_errno;
+extern _Atomic uint64_t aof_bytes_since_base;
+uint64_t aof_current_lsn(void);
+uint64_t aof_current_seq(void);
+uint64_t aof_stream_pos(void);
+void aof_set_names(const char *dirname, const char *basename);
+int aof_begin(bool keep_old, int64_t base_created, bool publish, char *err, size_t errlen);
+int aof_publish(uint64_t seq, int64_t created, char *err, size_t errlen);
+uint64_t aof_roll_begin(char *err, size_t errlen);   /* snapshot start: new segment */
+void aof_roll_complete(uint64_t seq, int64_t created);/* snapshot done: drop older */
+void aof_stop(void);
+int aof_thread_start(void);
+void aof_shutdown(void);
+/* Replays the manifest's segments over the loaded snapshot (si, or NULL). */
+int aof_replay(const snap_info *si, uint64_t *max_lsn, char *err, size_t errlen);
+void aof_set_lsn(uint64_t max_lsn);
+int aof_check_cli(const char *file, bool fix);
 
 static inline uint32_t store_shard_index(uint64_t h) { return (uint32_t)(h & ((uint64_t)cfg.shards - 1)); }
 

@@ -218,8 +218,11 @@ int main(int argc, char **argv)
     else log_notice("no config file specified, using the defaults");
 
     store_init();
-    if (persist_load(err, sizeof err) != 0) startup_fail("%s", err);
+    /* listen first: clients connecting during the load get -LOADING */
+    atomic_store(&server.loading, true);
     if (listen_start(err, sizeof err) != 0) startup_fail("%s", err);
+    if (persist_load(err, sizeof err) != 0) startup_fail("%s", err);
+    atomic_store(&server.loading, false);
     if (expire_reaper_start() != 0) startup_fail("cannot start the reaper thread");
     if (persist_start() != 0) startup_fail("cannot start the persistence threads");
     write_pidfile();

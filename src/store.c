@@ -522,9 +522,18 @@ __attribute__((weak)) void block_key_written(struct client *c, db *d, sv key)
     UNUSED(key);
 }
 
+__attribute__((weak)) void persist_key_written(struct client *c, db *d, sv key)
+{
+    UNUSED(c);
+    UNUSED(d);
+    UNUSED(key);
+}
+__attribute__((weak)) void persist_unlocking(void) {}
+
 void store_written(struct client *c, db *d, sv key)
 {
     atomic_fetch_add_explicit(&server.stat_dirty, 1, memory_order_relaxed);
+    persist_key_written(c, d, key); /* persist.c: what the AOF logs */
     watch_key_written(c, d, key);  /* t_multi.c: WATCH (key.p NULL: whole db) */
     block_key_written(c, d, key);  /* block.c: wake clients blocked on key */
 }
@@ -582,6 +591,7 @@ void store_lock2(db *a, sv ka, db *b, sv kb, shard **sa, shard **sb)
 
 void store_unlock2(shard *sa, shard *sb)
 {
+    persist_unlocking(); /* a NOLOCK command's AOF unit, shards still locked */
     shard_unlock(sa);
     if (sb != sa) shard_unlock(sb);
 }
@@ -599,6 +609,7 @@ void store_lock_dbs(int *dbids, int n)
 
 void store_unlock_dbs(int *dbids, int n)
 {
+    persist_unlocking();
     for (int i = n - 1; i >= 0; i--) {
         if (i && dbids[i] == dbids[i - 1]) continue;
         for (int j = cfg.shards - 1; j >= 0; j--) shard_unlock(&server_dbs[dbids[i]].shards[j]);

@@ -369,13 +369,13 @@ static void flushdb_command(client *c)
     reply_ok(c);
 }
 
+/* Each database is flushed atomically (all its shards held together);
+ * databases one after another, so no thread ever holds more than one
+ * database's shard locks. */
 static void flushall_command(client *c)
 {
     if (!flush_opts(c)) return;
-    int *ids = malloc(sizeof(int) * (size_t)cfg.databases);
-    for (int i = 0; i < cfg.databases; i++) ids[i] = i;
-    flush_dbs(c, ids, cfg.databases);
-    free(ids);
+    for (int i = 0; i < cfg.databases; i++) flush_dbs(c, &i, 1);
     reply_ok(c);
 }
 
@@ -395,14 +395,21 @@ static void swapdb_command(client *c)
         return;
     }
     if (a != b) {
-        int ids[2] = {(int)a, (int)b};
-        store_lock_dbs(ids, 2);
-        for (int j = 0; j < cfg.shards; j++)
-            store_swap_shards(&server_dbs[a].shards[j], &server_dbs[b].shards[j]);
+        /* shard by shard: each pair is swapped under both locks (lower db
+         * first), so a key is always wholly in one database */
+        db *lo = &server_dbs[a < b ? a : b], *hi = &server_dbs[a < b ? b : a];
         sv none = {NULL, 0};
-        store_written(c, &server_dbs[a], none);
-        store_written(c, &server_dbs[b], none);
-        store_unlock_dbs(ids, 2);
+        for (int j = 0; j < cfg.shards; j++) {
+            shard_wrlock(&lo->shards[j]);
+            shard_wrlock(&hi->shards[j]);
+            store_swap_shards(&lo->shards[j], &hi->shards[j]);
+            if (j == cfg.shards - 1) {
+                store_written(c, lo, none);
+                store_written(c, hi, none);
+            }
+            shard_unlock(&hi->shards[j]);
+            shard_unlock(&lo->shards[j]);
+        }
     }
     reply_ok(c);
 }

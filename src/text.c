@@ -34,6 +34,9 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
 {
     size_t i = 0;
     int argc = 0;
+    /* like a C string, the line ends at a NUL byte (as Redis splits it) */
+    const char *nul = memchr(line, '\0', n);
+    if (nul) n = (size_t)(nul - line);
     for (;;) {
         while (i < n && isspace((unsigned char)line[i])) i++;
         if (i >= n) break;
@@ -83,7 +86,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                 }
                 char ch = line[i];
                 switch (ch) {
-                case ' ': case '\n': case '\r': case '\t': case '\0':
+                case ' ': case '\n': case '\r': case '\t':
                     done = true;
                     break;
                 case '"': inq = true; break;
