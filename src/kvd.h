@@ -391,6 +391,153 @@ int cmd_rename(const char *from, const char *to);  /* rename-command */
 const char **cmd_flag_names(int flags, int *n);
 
 /* ------------------------------------------------------------------------
+ * Sets and sorted sets: their data structures (mdict.c, intset.c, pack.c,
+ * skiplist.c) and what t_set.c / t_zset.c share. None take locks: the
+ * shard lock of the key that holds the value covers them. */
+
+/* mdict.c — intrusive chained hash table of byte-string members. A node
+ * starts with an mnode; keyp tells where its member bytes are. */
+typedef struct mnode {
+    struct mnode *next;
+    uint32_t hash;          /* md_hash(member) */
+    uint32_t len;           /* member length */
+} mnode;
+typedef struct mdict {
+    mnode **t;
+    uint64_t size, count;
+    const char *(*keyp)(const mnode *n);
+} mdict;
+uint32_t md_hash(const char *p, size_t n);
+void md_init(mdict *d, const char *(*keyp)(const mnode *n));
+void md_reserve(mdict *d, uint64_t n);
+mnode *md_find(const mdict *d, const char *p, size_t n, uint32_t h);
+void md_insert(mdict *d, mnode *x);               /* x->hash set, not present */
+void md_unlink(mdict *d, mnode *x);
+mnode *md_remove(mdict *d, const char *p, size_t n, uint32_t h);
+mnode *md_random(const mdict *d);
+/* Visits one bucket (every node in it) and returns the next reverse-binary
+ * cursor, 0 at the end of a pass. */
+uint64_t md_scan(const mdict *d, uint64_t cursor, void (*fn)(void *ctx, mnode *x), void *ctx);
+void md_clear(mdict *d, void (*freefn)(mnode *x));
+size_t md_table_bytes(const mdict *d);
+
+/* intset.c — sorted distinct int64s at 2, 4 or 8 bytes each. Byte 0 (tag)
+ * is the owner's. Functions taking intset ** may move it. */
+typedef struct intset {
+    uint8_t tag;
+    uint8_t width;
+    uint16_t spare;
+    uint32_t count;
+    char data[];
+} intset;
+intset *intset_new(void);
+intset *intset_dup(const intset *is);
+bool intset_add(intset **isp, int64_t v);         /* false if present */
+bool intset_remove(intset **isp, int64_t v);      /* false if absent */
+bool intset_find(const intset *is, int64_t v);
+int64_t intset_get(const intset *is, uint32_t i);
+size_t intset_bytes(const intset *is);
+
+/* pack.c — packed entries: [varint len][member bytes] (+ [score] in sorted
+ * sets). Byte 0 (tag) is the owner's; count is the owner's to keep. */
+typedef struct pack {
+    uint8_t tag;
+    uint8_t spare;
+    uint16_t spare2;
+    uint32_t count;         /* entries */
+    uint32_t used;          /* bytes of data[] */
+    char data[];
+} pack;
+pack *pack_new(void);
+pack *pack_dup(const pack *p);
+size_t pack_bytes(const pack *p);
+char *pack_open(pack **pp, uint32_t off, uint32_t n);  /* gap of n bytes at off */
+void pack_close(pack **pp, uint32_t off, uint32_t n);  /* remove n bytes at off */
+uint32_t pk_varint_len(uint32_t v);
+uint32_t pk_varint_put(char *p, uint32_t v);
+uint32_t pk_varint_get(const char *p, uint32_t *v);
+uint32_t pk_member(const pack *pk, uint32_t off, sv *m); /* returns bytes used */
+uint32_t pk_score_len(double v);
+uint32_t pk_score_put(char *p, double v);
+uint32_t pk_score_get(const char *p, double *v);
+
+/* skiplist.c — skip list with spans, nodes shared with an mdict. */
+#define ZSL_MAXLEVEL 32
+typedef struct zlevel {
+    struct znode *fwd;
+    uint64_t span;
+} zlevel;
+typedef struct znode {
+    mnode h;                /* dict link, hash, member length */
+    double score;
+    struct znode *back;
+    uint32_t level, spare;
+    zlevel lv[];            /* then the member bytes */
+} znode;
+typedef struct zsl {
+    znode *header, *tail;
+    uint64_t length;
+    int level;
+} zsl;
+static inline char *zn_member(znode *x) { return (char *)&x->lv[x->level]; }
+const char *zn_keyp(const mnode *n);
+int sv_cmp(const char *a, size_t an, const char *b, size_t bn); /* memcmp order, shorter first */
+znode *zsl_node_new(double score, const char *p, size_t n);
+size_t zn_size(const znode *x);
+void zsl_init(zsl *l);
+void zsl_free_nodes(zsl *l);
+void zsl_insert(zsl *l, znode *x);
+void zsl_unlink(zsl *l, znode *x);                /* does not free */
+void zsl_update_score(zsl *l, znode *x, double score);
+uint64_t zsl_rank(const zsl *l, const znode *x);  /* 1-based */
+znode *zsl_by_rank(const zsl *l, uint64_t rank);  /* 1-based */
+/* Score range [min, max], either end exclusive; lex range of members where
+ * *inf = -1 is "-", +1 is "+", 0 a string bound. */
+typedef struct zrange {
+    double min, max;
+    bool minex, maxex;
+} zrange;
+typedef struct zlex {
+    sv min, max;
+    int mininf, maxinf;
+    bool minex, maxex;
+} zlex;
+bool zr_empty(const zrange *r);
+bool zr_gte_min(double v, const zrange *r);
+bool zr_lte_max(double v, const zrange *r);
+bool zl_empty(const zlex *r);
+bool zl_gte_min(sv m, const zlex *r);
+bool zl_lte_max(sv m, const zlex *r);
+znode *zsl_first_in_range(const zsl *l, const zrange *r);
+znode *zsl_last_in_range(const zsl *l, const zrange *r);
+znode *zsl_first_in_lex(const zsl *l, const zlex *r);
+znode *zsl_last_in_lex(const zsl *l, const zlex *r);
+
+/* t_set.c — set values and commands. A set value starts with its encoding
+ * byte (SET_ENC_*). Iteration yields selem: an integer when p is NULL. */
+enum { SET_ENC_INTSET = 1, SET_ENC_PACK = 2, SET_ENC_HT = 3 };
+typedef struct selem {
+    const char *p;
+    size_t n;
+    int64_t ll;
+} selem;
+typedef struct setiter {
+    const void *set;
+    uint64_t i, off;
+    mnode *node;
+} setiter;
+uint64_t set_size(const void *set);
+bool set_contains(const void *set, const char *p, size_t n);
+void set_iter_init(setiter *it, const void *set);
+bool set_iter_next(setiter *it, selem *e);
+sv selem_sv(const selem *e, char *tmp /* [24] */);
+void *set_new_for(const char *p, size_t n);        /* empty set suited to a first member */
+bool set_add(void **setp, const char *p, size_t n); /* may convert / move */
+
+/* t_zset.c — sorted set values and commands */
+enum { ZSET_ENC_PACK = 1, ZSET_ENC_SKIP = 2 };
+
+/* ------------------------------------------------------------------------
  * conn.c — the connection thread and the client structure */
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_CLOSE_ASAP (1 << 1)
@@ -573,6 +720,9 @@ typedef struct server_config {
     /* introspection and supervision (ops) */
     long long slowlog_log_slower_than, slowlog_max_len;
     int supervised;           /* SUPERVISED_* */
+    /* encodings of sets and sorted sets (t_set.c, t_zset.c), read with CFG() */
+    long long set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
 } server_config;
 enum { SUPERVISED_UPSTART = 0, SUPERVISED_SYSTEMD = 1, SUPERVISED_AUTO = 2, SUPERVISED_NO = 3 };
 
@@ -730,7 +880,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 2: set and sorted set values */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
