@@ -189,6 +189,9 @@ uint64_t store_scan_shard(shard *s, uint64_t cursor, long count,
 entry *store_random_entry(shard *s);
 void store_swap_shards(shard *a, shard *b);
 void store_entry_free(entry *e);
+/* Grows s's table to hold n keys without resizing (a loader that knows its
+ * count up front). Write lock held. */
+void store_reserve(shard *s, uint64_t n);
 size_t store_entry_mem(entry *e);
 void store_value_mem_changed(shard *s, entry *e, ssize_t delta);
 
@@ -880,7 +883,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 2 /* 2: set and sorted set values */
+#define SNAP_VERSION 3 /* 2: set and sorted set values; 3: the hash key in the header */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
@@ -900,6 +903,11 @@ int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *e
  * does not exist, -1 with "file 'x': <what> at offset N" in err. */
 int snapshot_read(const char *path, int mode, snap_info *out, char *err, size_t errlen);
 void snap_info_free(snap_info *si);
+/* Before any thread hashes a key (start-up): takes the hash key stored in
+ * the snapshot at path, so that its sections map onto our shards one to
+ * one and load in bucket order. Does nothing if the file is missing or not
+ * a snapshot of this version (the load then reports it). */
+void snapshot_adopt_hash_key(const char *path);
 /* Live progress of the running save, for INFO */
 extern _Atomic uint64_t snap_keys_done;
 

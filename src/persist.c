@@ -387,7 +387,7 @@ static void enable_aof(void)
 }
 
 static pthread_t snap_tid;
-static bool snap_running;
+static _Atomic bool snap_running; /* read by SAVE on connection threads */
 
 /* Whether a save rule or the AOF size asks for a snapshot now. st_mu held. */
 static const char *cron_due(void)
@@ -623,6 +623,15 @@ static void sweep_expired(void)
         }
     if (total) log_notice("dropped %llu keys that expired before the restart", (unsigned long long)total);
     load_expired += total;
+}
+
+void persist_preload(void)
+{
+    buf t;
+    char m[1100];
+    buf_init_static(&t, m, sizeof m);
+    snapshot_adopt_hash_key(snap_path(&t));
+    buf_free(&t);
 }
 
 int persist_load(char *err, size_t errlen)

@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC "KVDSNAP\n"
-#define SNAP_HDR_LEN 56
+#define SNAP_HDR_LEN 72
 #define SEC_HDR_LEN 41
 #define OP_SECTION 'S'
 #define OP_END 'E'
 #define ENT_HAS_EXPIRE 1
 #define FLUSH_AT (4u << 20)
+#define PREFETCH_AHEAD 12
 
 _Atomic uint64_t snap_keys_done;
 
@@ -35,7 +36,7 @@ void snap_info_free(snap_info *si)
 
 typedef struct swriter {
     int fd;
-    uint64_t crc;       /* of everything written so far */
+    uint64_t crc;       /* of everything handed to out or written so far */
     uint64_t off;
     buf out;
 } swriter;
@@ -43,31 +44,68 @@ typedef struct swriter {
 static int sw_flush(swriter *w)
 {
     if (!w->out.len) return 0;
-    w->crc = util_crc64(w->crc, w->out.p, w->out.len);
     if (persist_write_all(w->fd, w->out.p, w->out.len) != 0) return -1;
     w->off += w->out.len;
     w->out.len = 0;
     return 0;
 }
 
+/* Appends bytes the file CRC has not seen yet. */
+static void sw_add(swriter *w, const void *p, size_t n)
+{
+    w->crc = util_crc64(w->crc, p, n);
+    buf_append(&w->out, p, n);
+}
+
+static inline char *put_varint(char *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (char)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (char)v;
+    return q;
+}
+
+static inline char *put_u64(char *q, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) q[i] = (char)(v >> (8 * i));
+    return q + 8;
+}
+
 /* Serializes the live entries of s into b (entry layout in FORMAT.md).
  * Caller holds s's read lock. Returns the number of entries, or -1 with
- * err when a value's type has no snapshot encoding. */
+ * err when a value's type has no snapshot encoding. The walk is bound by
+ * cache misses on the entries (scattered in memory): the head entries of
+ * the buckets a few slots ahead are prefetched so the misses overlap. */
 static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, char *err, size_t errlen)
 {
     long long n = 0;
-    for (uint64_t i = 0; i < s->size; i++) {
-        for (entry *e = s->table[i]; e; e = e->next) {
+    entry **tab = s->table;
+    uint64_t size = s->size;
+    for (uint64_t i = 0; i < size; i++) {
+        if (i + PREFETCH_AHEAD < size) {
+            entry *f = tab[i + PREFETCH_AHEAD];
+            if (f) __builtin_prefetch(f);
+        }
+        for (entry *e = tab[i]; e; e = e->next) {
+            if (e->next) __builtin_prefetch(e->next);
             int64_t exp = ent_expire(e);
             if (exp >= 0 && exp <= now) continue; /* already dead: not worth a byte */
-            enc_u8(b, e->type);
-            enc_u8(b, exp >= 0 ? ENT_HAS_EXPIRE : 0);
-            if (exp >= 0) enc_u64(b, (uint64_t)exp);
-            enc_varint(b, e->klen);
-            buf_append(b, ent_key(e), e->klen);
             if (e->type == OBJ_STRING) {
-                enc_varint(b, e->vlen);
-                buf_append(b, ent_val(e), e->vlen);
+                /* type, flags, expiry, two varints (<= 5 bytes each), bytes */
+                buf_reserve(b, 2 + 8 + 10 + (size_t)e->klen + e->vlen);
+                char *q = b->p + b->len;
+                *q++ = (char)e->type;
+                *q++ = (char)(exp >= 0 ? ENT_HAS_EXPIRE : 0);
+                if (exp >= 0) q = put_u64(q, (uint64_t)exp);
+                q = put_varint(q, e->klen);
+                memcpy(q, ent_key(e), e->klen);
+                q += e->klen;
+                q = put_varint(q, e->vlen);
+                memcpy(q, ent_val(e), e->vlen);
+                q += e->vlen;
+                b->len = (size_t)(q - b->p);
             } else {
                 const objtype *t = e->type < OBJ_NTYPES ? obj_types[e->type] : NULL;
                 if (!t || !t->save) {
@@ -75,6 +113,11 @@ static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, char *
                              (int)(e->klen > 64 ? 64 : e->klen), ent_key(e), obj_type_name(e->type));
                     return -1;
                 }
+                enc_u8(b, e->type);
+                enc_u8(b, exp >= 0 ? ENT_HAS_EXPIRE : 0);
+                if (exp >= 0) enc_u64(b, (uint64_t)exp);
+                enc_varint(b, e->klen);
+                buf_append(b, ent_key(e), e->klen);
                 tmp->len = 0;
                 t->save(tmp, ent_ptr(e));
                 enc_varint(b, tmp->len);
@@ -112,16 +155,26 @@ int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *e
     uint64_t epoch0 = epoch ? atomic_load(epoch) : 0;
     atomic_store(&snap_keys_done, 0);
 
-    /* header: magic, version, flags, dbs, shards, created, aof_seq, lsn_start, reserved */
-    buf_append(&w.out, SNAP_MAGIC, 8);
-    enc_u32(&w.out, SNAP_VERSION);
-    enc_u32(&w.out, 0);
-    enc_u32(&w.out, dbs);
-    enc_u32(&w.out, shards);
-    enc_u64(&w.out, (uint64_t)created);
-    enc_u64(&w.out, aof_seq);
-    enc_u64(&w.out, lsn_start);
-    enc_u64(&w.out, 0);
+    /* header: magic, version, flags, dbs, shards, created, aof_seq,
+     * lsn_start, hash key, reserved */
+    {
+        char hdr[SNAP_HDR_LEN];
+        buf hb;
+        buf_init_static(&hb, hdr, sizeof hdr);
+        buf_append(&hb, SNAP_MAGIC, 8);
+        enc_u32(&hb, SNAP_VERSION);
+        enc_u32(&hb, 0);
+        enc_u32(&hb, dbs);
+        enc_u32(&hb, shards);
+        enc_u64(&hb, (uint64_t)created);
+        enc_u64(&hb, aof_seq);
+        enc_u64(&hb, lsn_start);
+        uint8_t key[16];
+        util_hash_key(key);
+        buf_append(&hb, key, 16);
+        enc_u64(&hb, 0);
+        sw_add(&w, hdr, SNAP_HDR_LEN);
+    }
 
     for (uint32_t d = 0; d < dbs; d++) {
         for (uint32_t i = 0; i < shards; i++) {
@@ -135,26 +188,44 @@ int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *e
             if (n < 0) goto fail;
             marks[(size_t)d * shards + i] = mark;
             if (n == 0 && mark == 0) continue; /* nothing to say about this shard */
-            enc_u8(&w.out, OP_SECTION);
-            enc_u32(&w.out, d);
-            enc_u32(&w.out, i);
-            enc_u64(&w.out, mark);
-            enc_u64(&w.out, (uint64_t)n);
-            enc_u64(&w.out, sb.len);
-            enc_u64(&w.out, util_crc64(0, sb.p, sb.len));
-            buf_append(&w.out, sb.p, sb.len);
+            /* the payload is read once, for its section CRC; the file CRC
+             * takes it in by combination */
+            uint64_t scrc = util_crc64(0, sb.p, sb.len);
+            char sh[SEC_HDR_LEN];
+            buf hb;
+            buf_init_static(&hb, sh, sizeof sh);
+            enc_u8(&hb, OP_SECTION);
+            enc_u32(&hb, d);
+            enc_u32(&hb, i);
+            enc_u64(&hb, mark);
+            enc_u64(&hb, (uint64_t)n);
+            enc_u64(&hb, sb.len);
+            enc_u64(&hb, scrc);
+            sw_add(&w, sh, SEC_HDR_LEN);
+            w.crc = util_crc64_combine(w.crc, scrc, sb.len);
+            if (w.out.len + sb.len < FLUSH_AT) {
+                buf_append(&w.out, sb.p, sb.len); /* small sections share a write */
+            } else {
+                /* a big section goes out from its own buffer: no copy */
+                if (sw_flush(&w) != 0 || persist_write_all(fd, sb.p, sb.len) != 0) goto ioerr;
+                w.off += sb.len;
+            }
             total += (uint64_t)n;
             atomic_store_explicit(&snap_keys_done, total, memory_order_relaxed);
             if (w.out.len >= FLUSH_AT && sw_flush(&w) != 0) goto ioerr;
             if (sb.cap > (64u << 20)) buf_free(&sb); /* don't keep a huge buffer */
         }
     }
-    enc_u8(&w.out, OP_END);
-    enc_u64(&w.out, total);
-    if (sw_flush(&w) != 0) goto ioerr;
+    {
+        char tail[9];
+        buf hb;
+        buf_init_static(&hb, tail, sizeof tail);
+        enc_u8(&hb, OP_END);
+        enc_u64(&hb, total);
+        sw_add(&w, tail, sizeof tail);
+    }
     enc_u64(&w.out, w.crc);
-    if (persist_write_all(fd, w.out.p, w.out.len) != 0) goto ioerr;
-    w.off += w.out.len;
+    if (sw_flush(&w) != 0) goto ioerr;
     if (persist_fsync(fd) != 0) goto ioerr;
     if (close(fd) != 0) {
         fd = -1;
@@ -215,11 +286,23 @@ out:
 
 /* ---------------------------------------------------------------- reader */
 
+void snapshot_adopt_hash_key(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char h[SNAP_HDR_LEN];
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    close(fd);
+    if (n != (ssize_t)sizeof h || memcmp(h, SNAP_MAGIC, 8) != 0 || dec_u32(h + 8) != SNAP_VERSION) return;
+    util_hash_seed((const uint8_t *)h + 48);
+}
+
 typedef struct sreader {
     const char *path;
     const char *base, *end;
     char *err;
     size_t errlen;
+    bool same_layout;   /* the writer's hash key and shard count are ours */
 } sreader;
 
 static int bad(sreader *r, const char *at, const char *what)
@@ -228,12 +311,33 @@ static int bad(sreader *r, const char *at, const char *what)
     return -1;
 }
 
+static int read_entries_locked(sreader *r, const char *p, const char *end, db *d, shard *own, uint64_t *held,
+                               uint64_t count, int mode, int64_t now, snap_info *si);
+
 /* Parses the entries of one section payload [p, end): inserts them (load
  * modes) or only checks them. */
-static int read_entries(sreader *r, const char *p, const char *end, uint32_t dbid, uint64_t count, int mode,
-                        int64_t now, snap_info *si)
+static int read_entries(sreader *r, const char *p, const char *end, uint32_t dbid, uint32_t sid, uint64_t count,
+                        int mode, int64_t now, snap_info *si)
 {
     db *d = mode != SNAP_CHECK ? &server_dbs[dbid] : NULL;
+    /* Same hash key and shard count as the writer: the section's keys all
+     * belong to shard sid and come in its bucket order, so the table is
+     * sized once and filled front to back (cache-friendly), under one lock
+     * taken per batch instead of per key. */
+    shard *own = d && r->same_layout ? &d->shards[sid] : NULL;
+    uint64_t held = 0;
+    if (own) {
+        shard_wrlock(own);
+        store_reserve(own, own->count + count);
+    }
+    int rc = read_entries_locked(r, p, end, d, own, &held, count, mode, now, si);
+    if (own) shard_unlock(own);
+    return rc;
+}
+
+static int read_entries_locked(sreader *r, const char *p, const char *end, db *d, shard *own, uint64_t *held,
+                               uint64_t count, int mode, int64_t now, snap_info *si)
+{
     for (uint64_t k = 0; k < count; k++) {
         const char *start = p;
         if (end - p < 2) return bad(r, start, "entry cut short");
@@ -276,18 +380,21 @@ static int read_entries(sreader *r, const char *p, const char *end, uint32_t dbi
             continue;
         }
         shard *s = store_shard_of(d, key);
-        if (type == OBJ_STRING) {
-            shard_wrlock(s);
-            store_set_string(d, key, (sv){val, (size_t)vlen}, exp, false);
-            shard_unlock(s);
-        } else {
+        if (own && s != own) return bad(r, start, "key in another shard's section");
+        void *v = NULL;
+        if (type != OBJ_STRING) {
             const char *why = NULL;
-            void *v = t->load(val, vlen, &why);
+            v = t->load(val, vlen, &why);
             if (!v) return bad(r, start, why ? why : "malformed value");
-            shard_wrlock(s);
-            store_add_ptr(d, key, type, v, exp);
-            shard_unlock(s);
         }
+        if (!own) shard_wrlock(s);
+        else if (++*held % 4096 == 0) { /* let a waiting reader (INFO...) in now and then */
+            shard_unlock(own);
+            shard_wrlock(own);
+        }
+        if (type == OBJ_STRING) store_set_string(d, key, (sv){val, (size_t)vlen}, exp, false);
+        else store_add_ptr(d, key, type, v, exp);
+        if (!own) shard_unlock(s);
     }
     if (p != end) return bad(r, p, "section length does not match its entries");
     return 0;
@@ -320,7 +427,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
         madvise((void *)base, size, MADV_SEQUENTIAL);
     }
     close(fd);
-    sreader r = {path, base, base + size, err, errlen};
+    sreader r = {path, base, base + size, err, errlen, false};
     int rc = -1;
     const char *p = base;
     uint64_t crc = 0;
@@ -352,6 +459,11 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     si->created_ms = (int64_t)dec_u64(base + 24);
     si->aof_seq = dec_u64(base + 32);
     si->lsn_start = dec_u64(base + 40);
+    {
+        uint8_t key[16];
+        util_hash_key(key);
+        r.same_layout = memcmp(key, base + 48, 16) == 0 && si->shards == (uint32_t)cfg.shards;
+    }
     if (si->shards == 0 || si->shards > 65536 || si->dbs == 0 || si->dbs > 1000000) {
         bad(&r, base + 16, "implausible database or shard count");
         goto out;
@@ -406,10 +518,16 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
             bad(&r, p, "section runs past the end of the file (truncated)");
             goto out;
         }
+        if (count > len / 4) { /* an entry takes at least 4 bytes */
+            bad(&r, p + 17, "entry count does not fit the section");
+            goto out;
+        }
         const char *payload = p + SEC_HDR_LEN, *pend = payload + len;
+        /* the payload is read once: its CRC joins the file's by combination */
+        uint64_t pcrc = util_crc64(0, payload, len);
         crc = util_crc64(crc, p, SEC_HDR_LEN);
-        crc = util_crc64(crc, payload, len);
-        if (util_crc64(0, payload, len) != scrc) {
+        crc = util_crc64_combine(crc, pcrc, len);
+        if (pcrc != scrc) {
             bad(&r, sec, "checksum mismatch in section");
             goto out;
         }
@@ -418,7 +536,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
             goto out;
         }
         si->marks[(size_t)dbid * si->shards + sid] = mark;
-        if (read_entries(&r, payload, pend, dbid, count, mode, now, si) != 0) goto out;
+        if (read_entries(&r, payload, pend, dbid, sid, count, mode, now, si) != 0) goto out;
         p = pend;
         if (mode != SNAP_CHECK && util_monotonic_us() - last_log > 1000000) {
             last_log = util_monotonic_us();

@@ -212,6 +212,13 @@ static void table_maybe_grow(shard *s)
     else if (s->count > s->size && s->size < (1ULL << 32)) table_resize(s, s->size * 2);
 }
 
+void store_reserve(shard *s, uint64_t n)
+{
+    uint64_t want = 4;
+    while (want < n && want < (1ULL << 32)) want *= 2;
+    if (want > s->size) table_resize(s, want);
+}
+
 static void table_maybe_shrink(shard *s)
 {
     if (s->count == 0) {
