@@ -142,6 +142,8 @@ typedef struct shard {
     expslot *heap;          /* min-heap of deadlines (expire.c) */
     uint32_t heap_len, heap_cap;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
+    struct snapslice *snap; /* set while the snapshot serializes this shard in
+                               slices (snapshot.c); under the shard lock */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
     char pad[64];           /* keep neighbours' locks off this cache line */
@@ -891,6 +893,7 @@ typedef struct snap_info {
     uint64_t aof_seq;           /* first AOF segment needed on top, 0 none */
     int64_t created_ms;
     uint64_t keys, expired, bytes;
+    int64_t max_hold_us;        /* writer: longest time one shard was read-locked */
 } snap_info;
 enum { SNAP_LOAD = 0, SNAP_CHECK = 1, SNAP_LOAD_KEEP_EXPIRED = 2 };
 /* Writes every database to path (temp file, fsync, rename, dir fsync).
@@ -908,6 +911,14 @@ void snap_info_free(snap_info *si);
  * one and load in bucket order. Does nothing if the file is missing or not
  * a snapshot of this version (the load then reports it). */
 void snapshot_adopt_hash_key(const char *path);
+/* store.c hooks for a shard being serialized in slices (s->snap set; the
+ * caller holds s's write lock): a key was written, or the whole shard was
+ * emptied or swapped (the snapshot of it is void and starts over). */
+extern _Atomic int snap_slicing;   /* shards with s->snap set */
+void snapshot_key_written(shard *s, sv key);
+void snapshot_shard_replaced(shard *s);
+/* Tests only: called between two slices of shard s, no lock held. */
+extern void (*snapshot_between_slices)(shard *s);
 /* Live progress of the running save, for INFO */
 extern _Atomic uint64_t snap_keys_done;
 

@@ -442,6 +442,89 @@ START_TEST(test_many_keys_marks)
 }
 END_TEST
 
+/* Big shards are saved in slices with writes in between: the file must
+ * load as each shard was at its last slice (overwritten, deleted and new
+ * keys in buckets already passed included). */
+#define SLICED_KEYS 100000
+static int slice_calls;
+
+static void write_between_slices(shard *s)
+{
+    db *d = &server_dbs[0];
+    slice_calls++;
+    for (int i = 0; i < SLICED_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        if (store_shard_of(d, S(k)) != s) continue;
+        shard_wrlock(s);
+        if (i % 7 == slice_calls % 7) {
+            char v[32];
+            snprintf(v, sizeof v, "new%d-%d", slice_calls, i);
+            store_set_string(d, S(k), S(v), -1, false);
+            store_written(NULL, d, S(k));
+        } else if (i % 11 == slice_calls % 11) {
+            entry *e = store_lookup_write(d, S(k));
+            if (e) {
+                store_delete_entry(s, e);
+                store_written(NULL, d, S(k));
+            }
+        }
+        if (i % 13 == 0) {
+            char k2[40];
+            snprintf(k2, sizeof k2, "added:%d:%d", slice_calls, i);
+            if (store_shard_of(d, S(k2)) == s) { /* other shards may be saved already */
+                store_set_string(d, S(k2), S(k2), -1, false);
+                store_written(NULL, d, S(k2));
+            }
+        }
+        shard_unlock(s);
+    }
+}
+
+START_TEST(test_sliced_shards_load_as_last_slice_saw_them)
+{
+    for (int i = 0; i < SLICED_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(0, S(k), S(k), -1);
+    }
+    slice_calls = 0;
+    snapshot_between_slices = write_between_slices;
+    save_ok("sliced.snap");
+    snapshot_between_slices = NULL;
+    ck_assert_int_ge(slice_calls, 2 * cfg.shards); /* every shard took several slices */
+    /* the store now holds exactly what the snapshot must give back */
+    uint64_t want = count_all();
+    char **keys = malloc(sizeof(char *) * (size_t)want);
+    char **vals = malloc(sizeof(char *) * (size_t)want);
+    uint64_t n = 0;
+    for (int i = 0; i < cfg.shards; i++) {
+        shard *s = &server_dbs[0].shards[i];
+        for (uint64_t b = 0; b < s->size; b++)
+            for (entry *e = s->table[b]; e; e = e->next) {
+                keys[n] = kvd_strndup(ent_key(e), e->klen);
+                vals[n] = kvd_strndup(ent_val(e), e->vlen);
+                n++;
+            }
+    }
+    ck_assert_uint_eq(n, want);
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("sliced.snap", err, sizeof err), 0);
+    for (uint64_t i = 0; i < n; i++) {
+        entry *e = get(0, S(keys[i]), NULL);
+        ck_assert_msg(e != NULL, "key '%s' lost", keys[i]);
+        ck_assert_msg(e->vlen == strlen(vals[i]) && memcmp(ent_val(e), vals[i], e->vlen) == 0,
+                      "key '%s' has a stale value", keys[i]);
+        free(keys[i]);
+        free(vals[i]);
+    }
+    ck_assert_uint_eq(count_all(), want);
+    free(keys);
+    free(vals);
+}
+END_TEST
+
 Suite *make_suite_snapshot(void)
 {
     Suite *s = suite_create("snapshot");
@@ -458,6 +541,7 @@ Suite *make_suite_snapshot(void)
     tcase_add_test(tc, test_version_and_magic);
     tcase_add_test(tc, test_fault_injection_keeps_previous);
     tcase_add_test(tc, test_many_keys_marks);
+    tcase_add_test(tc, test_sliced_shards_load_as_last_slice_saw_them);
     suite_add_tcase(s, tc);
     return s;
 }
