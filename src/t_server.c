@@ -219,6 +219,8 @@ static void client_command(client *c)
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
             "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
@@ -381,6 +383,22 @@ static void client_command(client *c)
         }
         free(addr);
         free(laddr);
+    } else if (sv_eqci(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
+        /* block.c owns blocked clients */
+        bool error = false;
+        if (c->argc == 4) {
+            if (sv_eqci(c->argv[3], "error")) error = true;
+            else if (!sv_eqci(c->argv[3], "timeout")) {
+                reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        long long id;
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &id)) {
+            reply_err_int(c);
+            return;
+        }
+        reply_int(c, id > 0 ? block_unblock((uint64_t)id, error) : 0);
     } else if ((sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) && c->argc == 3) {
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);
