@@ -581,8 +581,7 @@ static void render(client *c, bstate *st)
     case B_ERROR: reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK"); break;
     case B_WRONGTYPE: reply_err_wrongtype(c); break;
     default:
-        if (st->kind == BLOCK_MOVE) reply_null(c);
-        else reply_null_array(c);
+        reply_null_array(c);  /* a timeout: *-1 for BLMOVE too, as Redis 7.0 */
     }
     c->cmd = saved;
 }
