@@ -228,7 +228,7 @@ static bstate *bstate_new(client *c, const block_req *r)
         st->nkeys++;
         w += k.n;
     }
-    memcpy(w, r->dst.p, r->dst.n);
+    if (r->dst.n) memcpy(w, r->dst.p, r->dst.n);
     st->dst.p = w;
     st->dst.n = r->dst.n;
     st->c = c;
