@@ -51,7 +51,7 @@ bench-deps:
 
 # ---------------------------------------------------------------- flags
 
-WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -pthread $(WARN) -Isrc
 ifneq ($(SANITIZE),)
   SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -DKVD_NO_JEMALLOC -DKVD_DEBUG
