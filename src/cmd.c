@@ -341,6 +341,7 @@ void cmd_dispatch(client *c)
         multi_queue_hook(c, NULL); /* an error while queuing aborts the transaction */
         return;
     }
+    c->lastsub[0] = '\0';
     if (cmd->subs && !check_subcommand(c, cmd)) {
         multi_queue_hook(c, NULL);
         return;

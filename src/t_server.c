@@ -202,6 +202,11 @@ static void list_cb(client *x, void *ctx)
 static void client_command(client *c)
 {
     sv sub = c->argv[1];
+    /* CLIENT INFO/LIST show this very command for the caller, as Redis */
+    pthread_mutex_lock(&c->lock);
+    c->info_cmd = c->cmd;
+    memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
+    pthread_mutex_unlock(&c->lock);
     if (sv_eqci(sub, "help") && c->argc == 2) {
         static const char *const help[] = {
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
