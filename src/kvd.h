@@ -461,7 +461,6 @@ const char **cmd_flag_names(int flags, int *n);
 #define CLIENT_UNIX (1 << 4)
 #define CLIENT_POLL (1 << 5)       /* wait in poll() on socket + wake fd (subscribers) */
 #define CLIENT_BLOCKED (1 << 6)    /* a blocking command is waiting (block.c) */
-#define CLIENT_IN_EXEC (1 << 7)    /* EXEC runs the queued commands (t_multi.c): blocking commands don't block */
 
 typedef struct client {
     uint64_t id;

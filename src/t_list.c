@@ -1031,7 +1031,17 @@ static void lmpop_command(client *c)
 
 /* ---------------------------------------------------------------- blocking */
 
-static bool in_exec(client *c) { return (atomic_load(&c->flags) & CLIENT_IN_EXEC) != 0; }
+/* t_multi.c says whether EXEC is running c's queued commands: a blocking
+ * command there answers at once as if it timed out (weak default: no
+ * transactions linked in). */
+bool multi_in_exec(client *c);
+__attribute__((weak)) bool multi_in_exec(client *c)
+{
+    UNUSED(c);
+    return false;
+}
+
+static bool in_exec(client *c) { return multi_in_exec(c); }
 
 static void bpop_generic(client *c, bool left)
 {

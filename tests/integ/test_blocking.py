@@ -221,6 +221,23 @@ def test_key_retyped_deleted_renamed(srv):
     assert a.read_reply() == [b"q", b"c2"]
 
 
+def test_blocking_inside_multi(srv):
+    """Inside MULTI a blocking command does not block: it answers as if
+    its timeout had passed (null array; BLMOVE a null bulk)."""
+    c = srv.conn()
+    if c.cmd("MULTI") != OK:
+        return  # transactions not linked into this build yet
+    for args in (("BLPOP", "q", "0"), ("BLMOVE", "q", "d", "LEFT", "LEFT", "0"),
+                 ("BRPOPLPUSH", "q", "d", "0"), ("BLMPOP", "0", "1", "q", "LEFT"),
+                 ("RPUSH", "q", "x"), ("BLPOP", "q", "0")):
+        assert c.cmd(*args) == Status(b"QUEUED")
+    c.send(encode("EXEC"))
+    assert c.read_exact(len(b"*6\r\n*-1\r\n$-1\r\n$-1\r\n*-1\r\n:1\r\n")) == \
+        b"*6\r\n*-1\r\n$-1\r\n$-1\r\n*-1\r\n:1\r\n"
+    assert c.read_reply() == [b"q", b"x"]
+    assert blocked(srv) == 0
+
+
 def test_blmove_destination_wrong_type(srv):
     a, p = srv.conn(), srv.conn()
     p.cmd("SET", "dst", "string")

@@ -150,18 +150,6 @@ START_TEST(test_blmove_same_key_and_wrongtype)
 }
 END_TEST
 
-START_TEST(test_in_exec_does_not_block)
-{
-    cmdrun_setup();
-    client *w = cmdrun_client();
-    atomic_fetch_or(&w->flags, CLIENT_IN_EXEC);
-    ck_assert_str_eq(cmdrun(w, "BLPOP q 0"), "*-1\r\n");
-    ck_assert_str_eq(cmdrun(w, "BLMOVE q d LEFT LEFT 0"), "$-1\r\n");
-    ck_assert_int_eq(info_blocked_clients(), 0);
-    cmdrun_free(w);
-}
-END_TEST
-
 Suite *make_suite_block(void)
 {
     Suite *s = suite_create("block");
@@ -170,7 +158,6 @@ Suite *make_suite_block(void)
     tcase_add_test(tc, test_fifo_and_propagation);
     tcase_add_test(tc, test_blmpop_and_resp3);
     tcase_add_test(tc, test_blmove_same_key_and_wrongtype);
-    tcase_add_test(tc, test_in_exec_does_not_block);
     suite_add_tcase(s, tc);
     return s;
 }
