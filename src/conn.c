@@ -28,6 +28,12 @@ static _Atomic uint64_t total_conns;
 
 size_t resp_bulk_pending(client *c, size_t avail);
 
+/* aof.c provides these when linked with persistence; without it the AOF
+ * is never on */
+__attribute__((weak)) _Atomic bool aof_on;
+__attribute__((weak)) void aof_wait_written(void) {}
+__attribute__((weak)) void aof_wait_all(void) {}
+
 /* ---------------------------------------------------------------- list */
 
 int conn_count(void)
@@ -117,6 +123,7 @@ int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, clie
         if (addr && strcmp(c->addr, addr) != 0) continue;
         if (laddr && strcmp(c->laddr, laddr) != 0) continue;
         if (skipme && c == me) continue;
+        if (atomic_load(&c->flags) & CLIENT_CLOSE_ASAP) continue; /* already being killed */
         if (c == me) {
             atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
         } else {
@@ -160,6 +167,9 @@ void conn_shutdown_wait(int ms)
 
 static bool write_all(client *c)
 {
+    /* no reply before the AOF records of what it answers are written */
+    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
+    pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
     while (off < c->obuf.len) {
         ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
@@ -198,18 +208,36 @@ void conn_wake(client *c)
     pthread_mutex_unlock(&c->outlock);
 }
 
-bool conn_push(client *c, const void *p, size_t n)
+bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n) >= 0; }
+
+/* The owner checks c->async under outlock before it waits, so only the
+ * push that makes the buffer non-empty needs to write the eventfd: later
+ * ones are drained with it (one wake-up per batch, not per message). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake)
 {
-    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
     pthread_mutex_lock(&c->outlock);
+    *need_wake = c->async.len == 0;
     buf_append(&c->async, p, n);
-    if (c->wakefd >= 0) {
+    long pending = (long)c->async.len;
+    pthread_mutex_unlock(&c->outlock);
+    return pending;
+}
+
+long conn_push_n(client *c, const void *p, size_t n)
+{
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
+    pthread_mutex_lock(&c->outlock);
+    bool was_empty = c->async.len == 0;
+    buf_append(&c->async, p, n);
+    long pending = (long)c->async.len;
+    if (was_empty && c->wakefd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(c->wakefd, &one, sizeof one);
         UNUSED(w);
     }
     pthread_mutex_unlock(&c->outlock);
-    return true;
+    return pending;
 }
 
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
@@ -252,6 +280,9 @@ bool conn_flush_async(client *c)
     buf out = c->async;
     buf_init_static(&c->async, NULL, 0);
     pthread_mutex_unlock(&c->outlock);
+    /* output made by another thread (a blocked pop served by a push): wait
+     * for everything logged so far */
+    if (out.len && atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
     size_t off = 0;
     bool ok = true;
     while (off < out.len) {
@@ -284,6 +315,7 @@ static void serve(client *c)
     buf_init_static(&c->qbuf, qmem, sizeof qmem);
     buf_init_static(&c->obuf, omem, sizeof omem);
     bool text = c->proto == PROTO_TEXT;
+    int cur_timeout = 0;
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
@@ -293,6 +325,13 @@ static void serve(client *c)
                 if (!conn_flush_async(c)) break;
                 continue;
             }
+        }
+        /* `timeout` (CONFIG SET applies to connections already open) */
+        int to = CFG(timeout);
+        if (to != cur_timeout) {
+            struct timeval tv = {to, 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            cur_timeout = to;
         }
         /* room for the next read: at least 1 KiB, more for a large bulk */
         size_t want = 1024;
@@ -338,6 +377,7 @@ static void serve(client *c)
                     close_now = true;
                     break;
                 }
+                pubsub_flush_wakes();
                 if (!block_wait(c)) {
                     close_now = true;
                     break;
@@ -378,6 +418,7 @@ static void serve(client *c)
         }
         if (close_now) break;
     }
+    pubsub_flush_wakes();
     buf_free(&c->qbuf);
     buf_free(&c->obuf);
 }
@@ -498,11 +539,6 @@ static void set_sockopts(int fd, int kind)
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 #endif
-    }
-    int to = CFG(timeout);
-    if (to > 0) {
-        struct timeval tv = {to, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
 }
 
