@@ -65,11 +65,6 @@ else
   MALLOC_CFLAGS = $(JEMALLOC_CFLAGS)
   MALLOC_LIBS = $(JEMALLOC_LIBS)
 endif
-# TSan: FLUSHALL holds every shard lock (more than its deadlock detector's
-# 64), and a race must fail the run rather than scroll by in a server log.
-ifneq ($(findstring thread,$(SANITIZE)),)
-  export TSAN_OPTIONS ?= detect_deadlocks=0 halt_on_error=1
-endif
 ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(MALLOC_CFLAGS) $(CFLAGS)
 # TSan: its deadlock detector tracks at most 64 locks held by one thread,
 # and FLUSHALL or EXEC of a transaction with whole-db commands holds every

@@ -154,6 +154,7 @@ Suite *make_suite_block(void)
 {
     Suite *s = suite_create("block");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, NULL, cmdrun_flush);
     tcase_add_test(tc, test_parse_timeout);
     tcase_add_test(tc, test_fifo_and_propagation);
     tcase_add_test(tc, test_blmpop_and_resp3);

@@ -119,6 +119,7 @@ Suite *make_suite_hash(void)
 {
     Suite *s = suite_create("hash");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, NULL, cmdrun_flush);
     tcase_add_test(tc, test_commands);
     tcase_add_test(tc, test_conversion_thresholds);
     tcase_add_test(tc, test_binary_large);

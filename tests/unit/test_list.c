@@ -109,6 +109,7 @@ Suite *make_suite_list(void)
 {
     Suite *s = suite_create("list");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, NULL, cmdrun_flush);
     tcase_add_test(tc, test_commands);
     tcase_add_test(tc, test_conversion_both_ways);
     tcase_add_test(tc, test_objtype_hooks);
