@@ -1,8 +1,9 @@
 """kill -9 under concurrent load: with appendfsync always and everysec, no
 acknowledged write is lost and none is applied twice, over several rounds,
 with snapshots (AOF compaction) taken while the load runs. Each writer
-owns a counter (INCR), a string it APPENDs numbered tokens to, and an
-MSET pair spanning shards; after the restart each must show exactly the
+owns a counter (INCR), a string it APPENDs numbered tokens to, an MSET
+pair spanning shards and a list it RPUSHes numbered elements to (checked
+element by element); after the restart each must show exactly the
 acknowledged operations, plus at most the one in flight."""
 
 import threading
@@ -23,12 +24,16 @@ def writer(port, wid, stop, acked, errors):
         while not stop.is_set():
             r = c.pipeline([("INCR", "ctr:%d" % wid),
                             ("APPEND", "log:%d" % wid, "%d," % n),
-                            ("MSET", "pa:%d" % wid, str(n), "pb:%d" % wid, str(n))])
+                            ("MSET", "pa:%d" % wid, str(n), "pb:%d" % wid, str(n)),
+                            ("RPUSH", "list:%d" % wid, str(n))])
             if r[0] != n + 1:
                 errors.append("writer %d: INCR answered %r at step %d" % (wid, r[0], n))
                 return
             n += 1
-            acked[wid] = n  # all three acknowledged
+            if r[3] != n:
+                errors.append("writer %d: RPUSH answered %r at step %d" % (wid, r[3], n))
+                return
+            acked[wid] = n  # all four acknowledged
     except (OSError, ConnectionError, harness.Incomplete):
         pass  # the server was killed under us
     except Exception as e:  # noqa: BLE001
@@ -49,6 +54,11 @@ def check_round(p, acked):
         assert a == b, "writer %d: MSET recovered in halves: %r %r" % (wid, a, b)
         if n:
             assert a is not None and n - 1 <= int(a) <= n, (wid, n, a)
+        items = c.cmd("LRANGE", "list:%d" % wid, 0, -1)
+        # element by element: none lost, none pushed twice, in order
+        assert items == [str(i).encode() for i in range(len(items))], \
+            "writer %d: list %r" % (wid, items[-10:])
+        assert n <= len(items) <= n + 1, "writer %d: %d acknowledged, %d pushed" % (wid, n, len(items))
     c.close()
 
 
