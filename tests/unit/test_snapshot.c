@@ -631,6 +631,37 @@ START_TEST(test_sliced_shards_load_as_last_slice_saw_them)
 }
 END_TEST
 
+/* A snapshot written under another hash key (or shard count) loads key by
+ * key into whatever shards the keys hash to now. */
+START_TEST(test_load_under_another_hash_key)
+{
+    for (int i = 0; i < 3000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(i % 3, S(k), S(k), i % 5 ? -1 : util_mstime() + 1000000);
+    }
+    save_ok("other.snap");
+    flush_all();
+    uint8_t mine[16], other[16];
+    util_hash_key(mine);
+    for (int i = 0; i < 16; i++) other[i] = (uint8_t)(mine[i] ^ 0x5a);
+    util_hash_seed(other);
+    char err[512];
+    ck_assert_int_eq(load("other.snap", err, sizeof err), 0);
+    ck_assert_uint_eq(count_all(), 3000);
+    for (int i = 0; i < 3000; i += 7) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        int64_t exp = -2;
+        entry *e = get(i % 3, S(k), &exp);
+        ck_assert_msg(e && e->vlen == strlen(k) && !memcmp(ent_val(e), k, e->vlen), "key %s", k);
+        ck_assert(i % 5 ? exp == -1 : exp > util_mstime());
+    }
+    flush_all();
+    util_hash_seed(mine);
+}
+END_TEST
+
 Suite *make_suite_snapshot(void)
 {
     Suite *s = suite_create("snapshot");
@@ -649,6 +680,7 @@ Suite *make_suite_snapshot(void)
     tcase_add_test(tc, test_fault_injection_keeps_previous);
     tcase_add_test(tc, test_many_keys_marks);
     tcase_add_test(tc, test_sliced_shards_load_as_last_slice_saw_them);
+    tcase_add_test(tc, test_load_under_another_hash_key);
     suite_add_tcase(s, tc);
     return s;
 }
