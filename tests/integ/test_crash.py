@@ -173,9 +173,12 @@ def test_kill9_multi_exec_spanning_shards_recovered_whole(srv):
                 t.start()
             time.sleep(0.3)
             c = p.conn()
+            before = p.log().count("snapshot saved")
             c.cmd("BGREWRITEAOF")
             c.close()
-            time.sleep(0.3 + 0.3 * rnd)
+            # let it finish under the load, then write on top of it
+            harness.wait_for(lambda: p.log().count("snapshot saved") > before, 60, what="the snapshot")
+            time.sleep(0.2 + 0.3 * rnd)
             p.kill9()
             saves = p.log().count("snapshot saved")
             stop.set()
