@@ -229,15 +229,40 @@ static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, uint64
         bool done = k < 0 || pos >= s->size;
         if (done) {
             if (sliced && k >= 0) {
-                /* the keys written since the first slice in buckets already passed */
+                /* the keys written since the first slice in buckets already
+                 * passed, each once (a hot key may have been noted often) */
+                size_t nk = 0;
+                for (const char *p = sl.keys.p, *end = p + sl.keys.len; p < end; nk++) {
+                    uint64_t kl = 0;
+                    dec_varint(&p, end, &kl);
+                    p += kl;
+                }
+                size_t cap = 16;
+                while (cap < 2 * nk) cap *= 2;
+                const char **seen = calloc(cap, sizeof *seen); /* key records, open addressing */
+                if (!seen) abort();
                 const char *p = sl.keys.p, *end = sl.keys.p + sl.keys.len;
                 while (p < end) {
+                    const char *rec = p;
                     uint64_t kl = 0;
                     dec_varint(&p, end, &kl);
                     sv key = {p, (size_t)kl};
                     p += kl;
                     uint64_t h = store_hash(key);
                     if ((((uint32_t)(h >> 32)) & (s->size - 1)) >= last_start) continue;
+                    size_t slot = (size_t)h & (cap - 1);
+                    bool dup = false;
+                    for (; seen[slot]; slot = (slot + 1) & (cap - 1)) {
+                        const char *q = seen[slot];
+                        uint64_t ql = 0;
+                        dec_varint(&q, end, &ql);
+                        if (ql == kl && memcmp(q, key.p, kl) == 0) {
+                            dup = true;
+                            break;
+                        }
+                    }
+                    if (dup) continue;
+                    seen[slot] = rec;
                     entry *e = store_find(s, key, h);
                     int64_t exp = e ? ent_expire(e) : -1;
                     if (e && !(exp >= 0 && exp <= now)) {
@@ -255,6 +280,7 @@ static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, uint64
                     }
                     k++;
                 }
+                free(seen);
             }
             *mark = s->lsn;
             if (sliced) s->snap = NULL;
