@@ -23,8 +23,12 @@ N_AOF_P = lib.env_int("BENCH_N_AOF_PIPE", lib.quick_or(1_000_000, 100_000))
 N_STALL = lib.env_int("BENCH_N_STALL", lib.quick_or(300_000, 50_000))
 
 
-def params():
-    return (f"{KEYS:,} keys (12-byte keys, 10-byte values) loaded over one "
+def params(keys=KEYS, aof=True):
+    if not aof:
+        return (f"{keys:,} keys (12-byte keys, 10-byte values) loaded over one "
+                f"pipelined connection, then SAVE, then a restart on the file; "
+                f"stall: redis-benchmark SET, 50 clients, while BGSAVE runs")
+    return (f"{keys:,} keys (12-byte keys, 10-byte values) loaded over one "
             f"pipelined connection, then SAVE, then a restart on the file; "
             f"stall: redis-benchmark SET, 50 clients, while BGSAVE runs; AOF: "
             f"SET {N_AOF:,} requests (P1) / {N_AOF_P:,} (P16), 50 clients, "
@@ -50,6 +54,11 @@ def snap_name(spec):
 
 
 def run(ctx):
+    return run_with(ctx, KEYS, True)
+
+
+def run_with(ctx, KEYS, aof, title=TITLE):
+    """The figures for KEYS keys; the AOF throughput ones too when aof."""
     specs = ctx.specs
     metrics, m = [], {}
 
@@ -65,13 +74,14 @@ def run(ctx):
            None, "snapshot")
     metric("stall_max", "SET max latency while BGSAVE runs", "ms", "{:.2f}", "lower", ("kvd<=", 10.0), "snapshot")
     metric("stall_p99", "SET p99 while BGSAVE runs", "ms", "{:.3f}", "lower", None, "snapshot")
-    for fs in ("everysec", "always"):
+    for fs in ("everysec", "always") if aof else ():
         for p in (1, 16):
             tgt = ("ratio>=", 1.0) if fs == "always" else None
             metric(("aof", fs, p), f"SET ops/s, appendonly yes, appendfsync {fs}, 50 clients, P{p}", "",
                    "{:,.0f}", "higher", tgt, "aof")
-    metric(("noaof", 1), "SET ops/s, no AOF, 50 clients, P1", "", "{:,.0f}", "higher", None, "aof")
-    metric(("noaof", 16), "SET ops/s, no AOF, 50 clients, P16", "", "{:,.0f}", "higher", None, "aof")
+    if aof:
+        metric(("noaof", 1), "SET ops/s, no AOF, 50 clients, P1", "", "{:,.0f}", "higher", None, "aof")
+        metric(("noaof", 16), "SET ops/s, no AOF, 50 clients, P16", "", "{:,.0f}", "higher", None, "aof")
 
     notes = []
     lib.log(f"  generating {KEYS:,} SETs ...")
@@ -126,7 +136,7 @@ def run(ctx):
                 m["load"].add(s.label, lt)
                 lib.log(f"    {s.label:5} load {lt:.3f} s")
                 os.unlink(os.path.join(keep, snap_name(s)))
-            for s in order:
+            for s in order if aof else ():
                 for fs in ("everysec", "always"):
                     with s.start(extra=["--appendonly", "yes", "--appendfsync", fs]) as srv:
                         for p, n in ((1, N_AOF), (16, N_AOF_P)):
@@ -146,4 +156,4 @@ def run(ctx):
                  "the BGSAVE; redis forks, kvd visits shards under read locks (shards over 8192 keys in "
                  "slices). The noise floor is the max of the same run without a snapshot: on a loaded "
                  "2-CPU machine it is set by scheduling, not by the server.")
-    return {"title": TITLE, "params": params(), "metrics": metrics, "notes": notes}
+    return {"title": title, "params": params(KEYS, aof), "metrics": metrics, "notes": notes}
