@@ -23,6 +23,13 @@
 #define KVD_MAX_ARGS_DEFAULT 1048576    /* multibulk length limit */
 #define KVD_INLINE_MAX (64 * 1024)      /* inline request / length line limit */
 #define KVD_STRING_MAX (512LL * 1024 * 1024)
+/* Limits on a connection that has not authenticated yet (requirepass set),
+ * as Redis after CVE-2021-32675 and CVE-2025-21605: requests of at most 10
+ * arguments of at most 16 KiB, and at most UNAUTH_MAX_OUTPUT bytes of
+ * replies the client has not read before it is disconnected. */
+#define UNAUTH_MAX_ARGS 10
+#define UNAUTH_MAX_BULK 16384
+#define UNAUTH_MAX_OUTPUT (16 * 1024 + 1024)
 
 #ifdef KVD_DEBUG
 #include <assert.h>

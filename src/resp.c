@@ -74,6 +74,13 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
             *err = "Protocol error: invalid multibulk length";
             return PARSE_ERR;
         }
+        /* Before AUTH a request has at most UNAUTH_MAX_ARGS arguments
+         * (Redis after CVE-2021-32675): a few bytes from a stranger must not
+         * make us reserve anything big. The caller closes the connection. */
+        if (n > UNAUTH_MAX_ARGS && !c->authenticated) {
+            *err = "Protocol error: unauthenticated multibulk length";
+            return PARSE_ERR;
+        }
         size_t p = (size_t)(cr - qb) + 2;
         c->argc = 0;
         if (n <= 0) { /* as Redis: an empty request, skipped */
@@ -108,6 +115,11 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
             if (!util_str2ll(qb + p + 1, (size_t)(cr - (qb + p + 1)), &l) || l < 0 ||
                 l > CFG(proto_max_bulk_len)) {
                 *err = "Protocol error: invalid bulk length";
+                goto fail;
+            }
+            /* ... and each argument at most UNAUTH_MAX_BULK bytes */
+            if (l > UNAUTH_MAX_BULK && !c->authenticated) {
+                *err = "Protocol error: unauthenticated bulk length";
                 goto fail;
             }
             ps->bulklen = l;

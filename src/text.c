@@ -26,6 +26,11 @@ static void argv_reserve(sv **argv, int *cap, int need)
     *cap = ncap;
 }
 
+/* A word separator: the blanks, and NUL, which ends an unquoted word as in
+ * redis-cli. (NUL once ended a word without being skipped, so the splitter
+ * looped forever adding empty words: found by fuzz_resp.) */
+static bool is_blank(char ch) { return ch == '\0' || isspace((unsigned char)ch); }
+
 /* Splits a line into words: blanks separate; "..." accepts \n \r \t \b \a
  * \" \\ and \xHH; '...' is literal but for \'; a closing quote must be
  * followed by a blank or the end of the line. Returns the word count, or -1
@@ -35,7 +40,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
     size_t i = 0;
     int argc = 0;
     for (;;) {
-        while (i < n && isspace((unsigned char)line[i])) i++;
+        while (i < n && is_blank(line[i])) i++;
         if (i >= n) break;
         size_t wstart = scratch->len;
         bool inq = false, insq = false, done = false;
@@ -59,7 +64,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                     }
                     buf_appendc(scratch, e);
                 } else if (ch == '"') {
-                    if (i + 1 < n && !isspace((unsigned char)line[i + 1])) return -1;
+                    if (i + 1 < n && !is_blank(line[i + 1])) return -1;
                     done = true;
                 } else {
                     buf_appendc(scratch, ch);
@@ -71,7 +76,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                     i++;
                     buf_appendc(scratch, '\'');
                 } else if (ch == '\'') {
-                    if (i + 1 < n && !isspace((unsigned char)line[i + 1])) return -1;
+                    if (i + 1 < n && !is_blank(line[i + 1])) return -1;
                     done = true;
                 } else {
                     buf_appendc(scratch, ch);
@@ -99,7 +104,9 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
         (*argv)[argc].n = scratch->len - wstart;
         argc++;
     }
-    for (int k = 0; k < argc; k++) (*argv)[k].p = scratch->p + (uintptr_t)(*argv)[k].p;
+    /* (only empty words, as in `""`, leave scratch unallocated: no NULL + 0) */
+    for (int k = 0; k < argc; k++)
+        (*argv)[k].p = scratch->p ? scratch->p + (uintptr_t)(*argv)[k].p : "";
     return argc;
 }
 
