@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,20 +157,112 @@ void conn_shutdown_wait(int ms)
 
 /* ---------------------------------------------------------------- I/O */
 
-static bool write_all(client *c)
+/* ---------------------------------------------------------------- output limits
+ * A connection thread sends its replies between commands, never while it
+ * holds a shard lock. When the peer does not read, the kernel's buffers
+ * fill and the thread waits in poll() for the socket to drain, re-checking
+ * every OUT_POLL_MS the output the client has not read — our unsent bytes
+ * plus the socket's send queue (SIOCOUTQ) — against:
+ *   - before AUTH (requirepass set): UNAUTH_MAX_OUTPUT, as Redis after
+ *     CVE-2025-21605;
+ *   - client-output-buffer-limit for the client's class (pubsub once it
+ *     is subscribed, else normal): at <hard>, or at <soft> for <seconds>;
+ *   - `timeout`: no byte accepted for that many seconds;
+ * and closes the connection when one is passed. With Redis's default
+ * "normal 0 0 0" and timeout 0 it waits while the peer stays connected;
+ * memory stays bounded because the thread reads no more requests until its
+ * replies are out. Publishers' messages to a subscriber are bounded by the
+ * pubsub class in conn_push(). */
+#define OUT_POLL_MS 100
+
+static size_t sock_outq(int fd)
+{
+    int v = 0;
+    if (ioctl(fd, SIOCOUTQ, &v) < 0 || v < 0) return 0;
+    return (size_t)v;
+}
+
+static int client_class(client *c)
+{
+    return (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) ? 2 : 0;
+}
+
+/* True when c must be closed for unread output (pending bytes not yet
+ * accepted by the kernel). Owning thread only. */
+static bool output_over_limit(client *c, size_t pending)
+{
+    size_t unread = pending + sock_outq(c->fd);
+    const char *why = NULL;
+    int cls = client_class(c);
+    long long hard = CFG(obl_hard[cls]), soft = CFG(obl_soft[cls]);
+    int secs = CFG(obl_secs[cls]);
+    if (!c->authenticated && unread > UNAUTH_MAX_OUTPUT) {
+        why = "unauthenticated client not reading its replies";
+    } else if (hard > 0 && unread >= (unsigned long long)hard) {
+        why = "hard limit";
+    } else if (soft > 0 && unread >= (unsigned long long)soft) {
+        int64_t now = util_monotonic_us() / 1000;
+        if (!c->obuf_soft_since) c->obuf_soft_since = now;
+        else if (now - c->obuf_soft_since >= (int64_t)secs * 1000) why = "soft limit";
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    if (!why) return false;
+    log_warning("client id=%llu addr=%s closed for overcoming of output buffer limits (%s, %zu bytes unread)",
+                (unsigned long long)c->id, c->addr, why, unread);
+    return true;
+}
+
+/* Sends p[0..len) on c's socket under the limits above. False when the
+ * connection must close (peer gone, killed, or a limit passed). */
+static bool send_bounded(client *c, const char *p, size_t len)
 {
     size_t off = 0;
-    while (off < c->obuf.len) {
-        ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
+    bool ok = true;
+    int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
+    while (off < len) {
+        ssize_t n = send(c->fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+            if (progress) progress = util_monotonic_us() / 1000;
+            continue;
         }
-        off += (size_t)n;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            ok = false;
+            break;
+        }
+        /* the peer is not reading */
+        int64_t now = util_monotonic_us() / 1000;
+        if (!progress) progress = now;
+        int to = CFG(timeout);
+        if ((atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) ||
+            output_over_limit(c, len - off)) {
+            ok = false;
+            break;
+        }
+        if (to > 0 && now - progress >= (int64_t)to * 1000) {
+            log_verbose("closing client id=%llu addr=%s: no reply read for %d s (timeout)",
+                        (unsigned long long)c->id, c->addr, to);
+            ok = false;
+            break;
+        }
+        struct pollfd pf = {c->fd, POLLOUT, 0};
+        if (poll(&pf, 1, OUT_POLL_MS) > 0 && (pf.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            ok = false;
+            break;
+        }
     }
+    if (ok && !progress) c->obuf_soft_since = 0; /* written without waiting */
     atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    return ok;
+}
+
+static bool write_all(client *c)
+{
+    bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
     c->obuf.len = 0;
-    return true;
+    return ok;
 }
 
 /* ---------------------------------------------------------------- wake-ups */
@@ -195,10 +289,41 @@ void conn_wake(client *c)
     pthread_mutex_unlock(&c->outlock);
 }
 
+/* Messages queued for a subscriber that does not read are bounded by the
+ * pubsub class of client-output-buffer-limit: past <hard>, or past <soft>
+ * for <seconds>, the client is marked to close (its thread notices within
+ * OUT_POLL_MS, or at once when woken) and the message is dropped. */
+static bool async_over_limit(client *c, size_t len)
+{
+    long long hard = CFG(obl_hard[2]), soft = CFG(obl_soft[2]);
+    int secs = CFG(obl_secs[2]);
+    if (hard > 0 && len >= (unsigned long long)hard) return true;
+    if (soft > 0 && len >= (unsigned long long)soft) {
+        int64_t now = util_monotonic_us() / 1000;
+        if (!c->async_soft_since) c->async_soft_since = now;
+        else if (now - c->async_soft_since >= (int64_t)secs * 1000) return true;
+    } else {
+        c->async_soft_since = 0;
+    }
+    return false;
+}
+
 bool conn_push(client *c, const void *p, size_t n)
 {
     if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
     pthread_mutex_lock(&c->outlock);
+    if (async_over_limit(c, c->async.len + n)) {
+        atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
+        if (c->wakefd >= 0) {
+            uint64_t one = 1;
+            ssize_t w = write(c->wakefd, &one, sizeof one);
+            UNUSED(w);
+        }
+        pthread_mutex_unlock(&c->outlock);
+        log_warning("client id=%llu addr=%s closed for overcoming of output buffer limits (pubsub)",
+                    (unsigned long long)c->id, c->addr);
+        return false;
+    }
     buf_append(&c->async, p, n);
     if (c->wakefd >= 0) {
         uint64_t one = 1;
@@ -249,18 +374,7 @@ bool conn_flush_async(client *c)
     buf out = c->async;
     buf_init_static(&c->async, NULL, 0);
     pthread_mutex_unlock(&c->outlock);
-    size_t off = 0;
-    bool ok = true;
-    while (off < out.len) {
-        ssize_t n = send(c->fd, out.p + off, out.len - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ok = false;
-            break;
-        }
-        off += (size_t)n;
-    }
-    atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    bool ok = send_bounded(c, out.p, out.len);
     buf_free(&out);
     return ok;
 }
@@ -286,6 +400,7 @@ static void serve(client *c)
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
             int w = conn_wait(c, -1, true);
             if (w == CONN_CLOSED) break;
+            if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) break;
             if (w == CONN_WOKEN) {
                 if (!conn_flush_async(c)) break;
                 continue;

@@ -416,6 +416,8 @@ typedef struct client {
     size_t info_qbuf, info_qbuf_free;
     command *info_cmd;
     bool authenticated;
+    int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
+    int64_t async_soft_since;  /* same for queued pub/sub messages, under outlock */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -469,6 +471,9 @@ enum { LISTEN_RESP = 0, LISTEN_TEXT = 1 };
 int listen_start(char *err, size_t errlen);
 void listen_stop(void);
 extern _Atomic long stat_rejected_conn;
+struct sockaddr;
+bool listen_peer_is_local(const struct sockaddr *sa);    /* unix, 127.0.0.1, ::1 (as Redis 7.0) */
+bool listen_protected_denies(const struct sockaddr *sa); /* protected-mode refuses this peer */
 
 /* ------------------------------------------------------------------------
  * config.c — the directive table: file, command line, CONFIG GET/SET */
@@ -486,6 +491,9 @@ typedef struct server_config {
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    /* client-output-buffer-limit per class: [0] normal, [1] replica, [2] pubsub */
+    long long obl_hard[3], obl_soft[3];
+    int obl_secs[3];
     /* store */
     int shards, databases;
     int hz, active_expire_effort;
