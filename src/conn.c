@@ -385,8 +385,8 @@ __attribute__((weak)) bool block_wait(client *c)
     return true;
 }
 
-#define QMEM 4096
-#define OMEM 8192
+#define QMEM 2048
+#define OMEM 2048
 #define OBUF_FLUSH (64 * 1024)
 
 static void serve(client *c)
