@@ -196,7 +196,8 @@ static bool output_over_limit(client *c, size_t pending)
     int cls = client_class(c);
     long long hard = CFG(obl_hard[cls]), soft = CFG(obl_soft[cls]);
     int secs = CFG(obl_secs[cls]);
-    if (!c->authenticated && unread > UNAUTH_MAX_OUTPUT) {
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE);
+    if (!c->authenticated && pw && pw[0] && unread > UNAUTH_MAX_OUTPUT) {
         why = "unauthenticated client not reading its replies";
     } else if (hard > 0 && unread >= (unsigned long long)hard) {
         why = "hard limit";
@@ -224,7 +225,12 @@ static bool send_bounded(client *c, const char *p, size_t len)
         ssize_t n = send(c->fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             off += (size_t)n;
-            if (progress) progress = util_monotonic_us() / 1000;
+            if (progress) {
+                progress = util_monotonic_us() / 1000;
+                pthread_mutex_lock(&c->lock); /* the peer reads: not idle */
+                c->last_interaction = util_mstime();
+                pthread_mutex_unlock(&c->lock);
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -610,11 +616,32 @@ static void set_sockopts(int fd, int kind)
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 #endif
     }
+    /* `timeout` is enforced by conn_timeout_sweep(), which also sees
+     * CONFIG SET changes (an SO_RCVTIMEO set here would not) */
+}
+
+/* Closes clients idle for longer than `timeout` seconds, as Redis's
+ * clientsCron: not blocked ones nor subscribers. Called about once a second
+ * by the accept thread. A client waiting for its peer to read replies is
+ * handled by send_bounded(), which counts progress as interaction. */
+void conn_timeout_sweep(void)
+{
     int to = CFG(timeout);
-    if (to > 0) {
-        struct timeval tv = {to, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (to <= 0) return;
+    int64_t now = util_mstime();
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next) {
+        int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+        if (fl & (CLIENT_BLOCKED | CLIENT_POLL | CLIENT_CLOSE_ASAP)) continue;
+        pthread_mutex_lock(&c->lock);
+        int64_t last = c->last_interaction;
+        pthread_mutex_unlock(&c->lock);
+        if (now - last <= (int64_t)to * 1000) continue;
+        log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+        atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
+        shutdown(c->fd, SHUT_RDWR);
     }
+    pthread_mutex_unlock(&conn_list_lock);
 }
 
 /* Takes ownership of fd: registers a client and hands it to a parked

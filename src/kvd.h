@@ -445,6 +445,7 @@ void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
+void conn_timeout_sweep(void);            /* close clients idle past `timeout` (accept thread) */
 enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
 int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
 void conn_wake(client *c);                /* any thread */

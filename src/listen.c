@@ -180,9 +180,16 @@ static void *accept_main(void *arg)
 {
     UNUSED(arg);
     int backoff_ms = 0;
+    int64_t last_sweep = util_monotonic_us();
     for (;;) {
-        int n = poll(lfds, (nfds_t)nl, backoff_ms ? backoff_ms : -1);
+        /* wakes at least once a second for the idle-client sweep */
+        int n = poll(lfds, (nfds_t)nl, backoff_ms ? backoff_ms : 1000);
         backoff_ms = 0;
+        int64_t now = util_monotonic_us();
+        if (now - last_sweep >= 1000000) {
+            last_sweep = now;
+            conn_timeout_sweep();
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             break;

@@ -50,6 +50,15 @@ static int parse_inline(client *c, const char *qb, size_t len, size_t *pos, cons
     return PARSE_OK;
 }
 
+/* As Redis's authRequired(): a password is set and c has not given it.
+ * (Clients made inside the server — AOF replay — are never limited.) */
+static bool auth_required(const client *c)
+{
+    if (c->authenticated) return false;
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE);
+    return pw && pw[0];
+}
+
 int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     reqparser *ps = &c->ps;
@@ -77,7 +86,7 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
         /* Before AUTH a request has at most UNAUTH_MAX_ARGS arguments
          * (Redis after CVE-2021-32675): a few bytes from a stranger must not
          * make us reserve anything big. The caller closes the connection. */
-        if (n > UNAUTH_MAX_ARGS && !c->authenticated) {
+        if (n > UNAUTH_MAX_ARGS && auth_required(c)) {
             *err = "Protocol error: unauthenticated multibulk length";
             return PARSE_ERR;
         }
@@ -118,7 +127,7 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
                 goto fail;
             }
             /* ... and each argument at most UNAUTH_MAX_BULK bytes */
-            if (l > UNAUTH_MAX_BULK && !c->authenticated) {
+            if (l > UNAUTH_MAX_BULK && auth_required(c)) {
                 *err = "Protocol error: unauthenticated bulk length";
                 goto fail;
             }
