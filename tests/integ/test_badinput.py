@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from harness import (Err, OK, PONG, RawConn, encode, fresh_server, is_redis, kvd_only, timeout,
+from harness import (Err, OK, PONG, RawConn, encode, fresh_server, is_redis, kvd_only, skip, timeout,
                      wait_for)
 
 RSS_BUDGET_KB = 96 * 1024
@@ -466,3 +466,123 @@ def test_protected_mode_denies_other_addresses(srv):
     s.sendall(b"PING\r\n")
     assert s.recv(100) == b"+PONG\r\n"
     s.close()
+
+
+# --------------------------------------------------------------------------
+# lengths, offsets and counts at the edges of 64 bits (expected replies read
+# from redis-server 7.0.15)
+
+LLMAX = "9223372036854775807"
+LLMIN = "-9223372036854775808"
+NOT_INT = Err(b"ERR value is not an integer or out of range")
+TOO_BIG = Err(b"ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+OVERFLOW = Err(b"ERR increment or decrement would overflow")
+
+
+def has_command(c, name):
+    return c.cmd("COMMAND", "INFO", name) not in ([None], [])
+
+
+def test_overflow_setrange_getrange(srv):
+    c = srv.conn()
+    assert c.cmd("SET", "s", "hello") == OK
+    assert c.cmd("SETRANGE", "s", "536870912", "x") == TOO_BIG
+    assert c.cmd("SETRANGE", "s", "-1", "x") == Err(b"ERR offset is out of range")
+    # off + len overflowed and aborted kvd once
+    assert c.cmd("SETRANGE", "s", LLMAX, "x") == TOO_BIG
+    assert c.cmd("SETRANGE", "s", "9223372036854775808", "x") == NOT_INT
+    assert c.cmd("SETRANGE", "nokey", "536870912", "") == 0
+    assert c.cmd("SETRANGE", "nokey", "536870912", "x") == TOO_BIG
+    assert c.cmd("GETRANGE", "s", LLMIN, LLMAX) == b"hello"
+    assert c.cmd("GETRANGE", "s", LLMAX, LLMIN) == b""
+    assert c.cmd("GETRANGE", "s", "-100", "-50") == b"h"
+    assert c.cmd("GETRANGE", "s", "-50", "-100") == b""
+    assert c.cmd("GETRANGE", "s", "9223372036854775808", "1") == NOT_INT
+    assert c.cmd("GETRANGE", "nokey", "0", "-1") == b""
+    assert c.cmd("APPEND", "s", "x") == 6
+
+
+def test_overflow_incr(srv):
+    c = srv.conn()
+    assert c.cmd("SET", "n", "9223372036854775806") == OK
+    assert c.cmd("INCRBY", "n", "1") == 9223372036854775807
+    assert c.cmd("INCRBY", "n", "1") == OVERFLOW
+    assert c.cmd("INCR", "n") == OVERFLOW
+    assert c.cmd("DECRBY", "n", "-1") == OVERFLOW
+    assert c.cmd("SET", "m", "-9223372036854775807") == OK
+    assert c.cmd("DECR", "m") == -9223372036854775808
+    assert c.cmd("DECR", "m") == OVERFLOW
+    assert c.cmd("DECRBY", "m", LLMIN) == Err(b"ERR decrement would overflow")
+    assert c.cmd("INCRBY", "m", LLMIN) == OVERFLOW
+    assert c.cmd("SET", "z", "0") == OK
+    assert c.cmd("DECRBY", "z", LLMIN) == Err(b"ERR decrement would overflow")
+    assert c.cmd("INCRBY", "z", "9223372036854775808") == NOT_INT
+    assert c.cmd("GET", "z") == b"0"
+
+
+def test_overflow_scan_count_and_cursor(srv):
+    c = srv.conn()
+    for i in range(20):
+        c.cmd("SET", "k%d" % i, "v")
+    for count in (LLMAX, "2147483648", "4294967296"):
+        cur, keys = c.cmd("SCAN", "0", "COUNT", count)
+        assert cur == b"0" and len(keys) == 20
+    assert c.cmd("SCAN", "0", "COUNT", "0") == Err(b"ERR syntax error")
+    assert c.cmd("SCAN", "0", "COUNT", "-1") == Err(b"ERR syntax error")
+    assert c.cmd("SCAN", "0", "COUNT", "9223372036854775808") == NOT_INT
+    assert isinstance(c.cmd("SCAN", "18446744073709551615", "COUNT", "10"), list)
+    assert c.cmd("SCAN", "18446744073709551616") == Err(b"ERR invalid cursor")
+    assert c.cmd("SCAN", " 5") == Err(b"ERR invalid cursor")
+
+
+def test_overflow_expire_times(srv):
+    c = srv.conn()
+    c.cmd("SET", "s", "v")
+    for cmd in (("EXPIRE", "s", LLMAX), ("PEXPIRE", "s", LLMAX), ("EXPIREAT", "s", LLMAX),
+                ("SETEX", "s", LLMAX, "v"), ("SET", "s", "v", "EX", LLMAX),
+                ("SET", "s", "v", "PX", LLMAX), ("SET", "s", "v", "EXAT", LLMAX),
+                ("GETEX", "s", "EX", LLMAX)):
+        assert c.cmd(*cmd) == Err(b"ERR invalid expire time in '%s' command" % cmd[0].lower().encode()), cmd
+    assert c.cmd("TTL", "s") == -1
+
+
+def test_overflow_type_counts(srv):
+    """Counts and indexes of the container types, for those kvd has."""
+    c = srv.conn()
+    tried = 0
+    if has_command(c, "lrange"):
+        tried += 1
+        assert c.cmd("RPUSH", "l", "a", "b", "c") == 3
+        assert c.cmd("LRANGE", "l", LLMIN, LLMAX) == [b"a", b"b", b"c"]
+        assert c.cmd("LRANGE", "l", LLMAX, LLMIN) == []
+        assert c.cmd("LINDEX", "l", LLMIN) is None
+        assert c.cmd("LTRIM", "l", LLMIN, LLMAX) == OK
+        assert c.cmd("LLEN", "l") == 3
+        if has_command(c, "lpos"):
+            assert c.cmd("LPOS", "l", "a", "RANK", LLMIN) == 0
+            assert c.cmd("LPOS", "l", "a", "RANK", LLMAX) is None
+            assert c.cmd("LPOS", "l", "a", "COUNT", "-1") == Err(b"ERR COUNT can't be negative")
+            assert c.cmd("LPOS", "l", "a", "MAXLEN", "-1") == Err(b"ERR MAXLEN can't be negative")
+    out_of_range = Err(b"ERR value is out of range, value must between -9223372036854775807 "
+                       b"and 9223372036854775807")
+    if has_command(c, "srandmember"):
+        tried += 1
+        assert c.cmd("SADD", "st", "a", "b", "c") == 3
+        assert c.cmd("SRANDMEMBER", "st", LLMIN) == out_of_range
+        assert c.cmd("SPOP", "st", "-1") == Err(b"ERR value is out of range, must be positive")
+        assert len(c.cmd("SRANDMEMBER", "st", LLMAX)) == 3
+    if has_command(c, "hrandfield"):
+        tried += 1
+        assert c.cmd("HSET", "h", "a", "1", "b", "2") == 2
+        assert c.cmd("HRANDFIELD", "h", LLMIN) == out_of_range
+        assert c.cmd("HRANDFIELD", "h", "-9223372036854775807", "WITHVALUES") == \
+            Err(b"ERR value is out of range")
+        assert len(c.cmd("HRANDFIELD", "h", LLMAX)) == 2
+    if has_command(c, "zrandmember"):
+        tried += 1
+        assert c.cmd("ZADD", "zz", "1", "a", "2", "b") == 2
+        assert c.cmd("ZRANDMEMBER", "zz", LLMIN) == out_of_range
+        assert c.cmd("ZRANGE", "zz", LLMIN, LLMAX) == [b"a", b"b"]
+        assert c.cmd("ZRANGEBYSCORE", "zz", "-inf", "+inf", "LIMIT", LLMAX, "1") == []
+    if tried == 0:
+        skip("no container types in this build yet")
