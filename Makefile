@@ -51,7 +51,7 @@ bench-deps:
 
 # ---------------------------------------------------------------- flags
 
-WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -pthread $(WARN) -Isrc
 ifneq ($(SANITIZE),)
   SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -DKVD_NO_JEMALLOC -DKVD_DEBUG
@@ -82,11 +82,20 @@ FORCE:
 
 all: src/kvd
 
+V ?= 0
+ifeq ($(V),0)
+  Q = @
+  SAY = @echo "  $(1)	$(2)";
+else
+  Q =
+  SAY =
+endif
+
 src/%.o: src/%.c src/config.h BUILD-FLAGS
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call SAY,CC,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 src/kvd: $(OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(call SAY,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LIBS)
 
 -include $(SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(wildcard tests/fuzz/*.d)
 
@@ -100,13 +109,13 @@ tests/unit/suites.h: $(UNIT_SRCS)
 	   for f in $(notdir $(basename $(UNIT_SRCS))); do n=$${f#test_}; echo "SUITE($$n)"; done; } > $@
 
 tests/unit/runner.o: tests/unit/runner.c tests/unit/suites.h src/config.h BUILD-FLAGS
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call SAY,CC,$@)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
 tests/unit/test_%.o: tests/unit/test_%.c src/config.h BUILD-FLAGS
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call SAY,CC,$@)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
 tests/unit/run: tests/unit/runner.o $(UNIT_OBJS) $(LIBOBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+	$(call SAY,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 unit: tests/unit/run
 	CK_DEFAULT_TIMEOUT=120 ./tests/unit/run
@@ -116,6 +125,7 @@ integ: src/kvd
 
 lint-man:
 	@for m in man/*.[0-9]; do \
+	  [ -e "$$m" ] || continue; \
 	  out=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$m 2>&1); \
 	  if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
 	done; echo "man pages: ok"

@@ -288,6 +288,7 @@ void cmd_call(client *c, command *cmd)
         unlock_keys(c, idx, n);
         if (idx != sbuf) free(idx);
     }
+    store_expire_pending();
     int64_t dt = util_monotonic_us() - t0;
     atomic_fetch_add_explicit(&cmd->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&cmd->usec, (uint64_t)dt, memory_order_relaxed);
@@ -295,6 +296,31 @@ void cmd_call(client *c, command *cmd)
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
+}
+
+/* Container commands: the subcommand must exist and have its arity. */
+static bool check_subcommand(client *c, command *cmd)
+{
+    c->lastsub[0] = '\0';
+    if (c->argc < 2) return true; /* COMMAND alone; others have arity -2 */
+    sv sub = c->argv[1];
+    for (const subcommand *s = cmd->subs; s->name; s++) {
+        if (!sv_eqci(sub, s->name)) continue;
+        snprintf(c->lastsub, sizeof c->lastsub, "%s", s->name);
+        if ((s->arity > 0 && c->argc != s->arity) || (s->arity < 0 && c->argc < -s->arity)) {
+            atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+            reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", cmd->name, s->name);
+            return false;
+        }
+        return true;
+    }
+    char up[32];
+    size_t i;
+    for (i = 0; cmd->name[i] && i < sizeof up - 1; i++) up[i] = (char)toupper((unsigned char)cmd->name[i]);
+    up[i] = '\0';
+    atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub.n > 128 ? 128 : sub.n), sub.p, up);
+    return false;
 }
 
 /* Edge checks in Redis's order (unknown command, arity, auth, loading,
@@ -313,6 +339,11 @@ void cmd_dispatch(client *c)
         atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
         reply_err_arity(c, cmd->name);
         multi_queue_hook(c, NULL); /* an error while queuing aborts the transaction */
+        return;
+    }
+    c->lastsub[0] = '\0';
+    if (cmd->subs && !check_subcommand(c, cmd)) {
+        multi_queue_hook(c, NULL);
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {

@@ -80,7 +80,10 @@ void conn_client_info(buf *b, client *c)
 {
     int64_t now = util_mstime();
     pthread_mutex_lock(&c->lock);
-    const char *cmdname = c->info_cmd ? c->info_cmd->name : "NULL";
+    char cmdname[64];
+    if (!c->info_cmd) snprintf(cmdname, sizeof cmdname, "NULL");
+    else if (c->info_sub[0]) snprintf(cmdname, sizeof cmdname, "%s|%s", c->info_cmd->name, c->info_sub);
+    else snprintf(cmdname, sizeof cmdname, "%s", c->info_cmd->name);
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
                "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 "
@@ -484,6 +487,7 @@ static void serve(client *c)
         c->info_qbuf = c->qbuf.len;
         c->info_qbuf_free = c->qbuf.cap - c->qbuf.len;
         c->info_cmd = c->lastcmd;
+        memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
         pthread_mutex_unlock(&c->lock);
         if (c->obuf.len && !write_all(c)) break;
         if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);

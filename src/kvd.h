@@ -169,6 +169,9 @@ shard *store_shard_of(db *d, sv key);
 /* Read lookup: NULL when missing or logically expired (does not delete). */
 entry *store_find(shard *s, sv key, uint64_t h);
 entry *store_lookup_read(db *d, sv key);
+/* Deletes the keys that readers on this thread found expired; call with no
+ * shard lock held (cmd.c does after every command). */
+void store_expire_pending(void);
 /* Write lookup: deletes the key first if it has expired. Write lock held. */
 entry *store_lookup_write(db *d, sv key);
 /* Create or replace key with a string value. keepttl keeps the old expiry;
@@ -335,6 +338,13 @@ enum {
     CMD_ALLDBS = 1 << 16,    /* with NOLOCK: touches every db (FLUSHALL, SWAPDB) */
 };
 
+/* A container command's subcommands (CLIENT SETNAME...): arity counts the
+ * container's name too, as Redis does ("client setname x" is 3). */
+typedef struct subcommand {
+    const char *name;
+    int arity;
+} subcommand;
+
 typedef struct command {
     const char *name;    /* lower case */
     cmdproc *proc;
@@ -349,6 +359,7 @@ typedef struct command {
     const char *since;   /* Redis version that introduced it */
     /* filled at start-up */
     _Atomic uint64_t calls, usec, rejected, failed;
+    const subcommand *subs;  /* container commands: NULL-terminated list */
 } command;
 
 /* Each t_*.c exports a table terminated by a row with name == NULL. */
@@ -415,6 +426,7 @@ typedef struct client {
     /* copies for CLIENT LIST, written under lock once per batch */
     size_t info_qbuf, info_qbuf_free;
     command *info_cmd;
+    char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
     int64_t async_soft_since;  /* same for queued pub/sub messages, under outlock */

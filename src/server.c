@@ -166,6 +166,7 @@ void server_info(client *c, sv *secs, int n)
         size_t pk = atomic_load(&peak_mem);
         while (used > pk && !atomic_compare_exchange_weak(&peak_mem, &pk, used)) {}
         if (used > pk) pk = used;
+        SECTION("Memory");
         char h1[32], h2[32], h3[32], h4[32], h5[32];
         long long maxmem = CFG(maxmemory);
         human(h1, sizeof h1, (double)used);

@@ -190,13 +190,44 @@ entry *store_find(shard *s, sv key, uint64_t h)
     return *find_link(s, key, (uint32_t)(h >> 32));
 }
 
+/* Keys found expired by readers, deleted once the command's locks are
+ * released (store_expire_pending): readers never modify a shard. */
+#define PENDING_MAX 16
+static _Thread_local struct {
+    int n;
+    db *d[PENDING_MAX];
+    char *k[PENDING_MAX];
+    size_t kl[PENDING_MAX];
+} pending;
+
 entry *store_lookup_read(db *d, sv key)
 {
     uint64_t h = store_hash(key);
     shard *s = &d->shards[store_shard_index(h)];
     entry *e = store_find(s, key, h);
-    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_mstime()) return NULL;
+    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_mstime()) {
+        if (pending.n < PENDING_MAX) {
+            pending.d[pending.n] = d;
+            pending.k[pending.n] = kvd_strndup(key.p, key.n);
+            pending.kl[pending.n] = key.n;
+            pending.n++;
+        }
+        return NULL;
+    }
     return e;
+}
+
+void store_expire_pending(void)
+{
+    for (int i = 0; i < pending.n; i++) {
+        sv key = {pending.k[i], pending.kl[i]};
+        shard *s = store_shard_of(pending.d[i], key);
+        shard_wrlock(s);
+        store_lookup_write(pending.d[i], key); /* deletes it if still expired */
+        shard_unlock(s);
+        free(pending.k[i]);
+    }
+    pending.n = 0;
 }
 
 entry *store_lookup_write(db *d, sv key)

@@ -598,6 +598,9 @@ static void persist_command(client *c)
     reply_int(c, 1);
 }
 
+static const subcommand object_subs[] = {
+    {"encoding", 3}, {"freq", 3}, {"idletime", 3}, {"refcount", 3}, {"help", 2}, {NULL, 0}};
+
 command cmds_keys[] = {
     {"del", del_command, -2, CMD_WRITE, 1, -1, 1, NULL, "generic", "Deletes one or more keys.", "1.0.0", 0, 0, 0, 0},
     {"unlink", del_command, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, NULL, "generic", "Asynchronously deletes one or more keys.", "4.0.0", 0, 0, 0, 0},
@@ -617,7 +620,7 @@ command cmds_keys[] = {
     {"flushall", flushall_command, -1, CMD_WRITE | CMD_NOLOCK | CMD_ALLDBS, 0, 0, 0, NULL, "server", "Removes all keys from all databases.", "1.0.0", 0, 0, 0, 0},
     {"select", select_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Changes the selected database.", "1.0.0", 0, 0, 0, 0},
     {"touch", touch_command, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, NULL, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", 0, 0, 0, 0},
-    {"object", object_command, -2, CMD_READONLY | CMD_NOLOCK, 2, 2, 1, NULL, "generic", "A container for object introspection commands.", "2.2.3", 0, 0, 0, 0},
+    {"object", object_command, -2, CMD_READONLY | CMD_NOLOCK, 2, 2, 1, NULL, "generic", "A container for object introspection commands.", "2.2.3", 0, 0, 0, 0, object_subs},
     {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, NULL, "generic", "Sets the expiration time of a key in seconds.", "1.0.0", 0, 0, 0, 0},
     {"pexpire", pexpire_command, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, NULL, "generic", "Sets the expiration time of a key in milliseconds.", "2.6.0", 0, 0, 0, 0},
     {"expireat", expireat_command, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, NULL, "generic", "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", 0, 0, 0, 0},

@@ -202,6 +202,11 @@ static void list_cb(client *x, void *ctx)
 static void client_command(client *c)
 {
     sv sub = c->argv[1];
+    /* CLIENT INFO/LIST show this very command for the caller, as Redis */
+    pthread_mutex_lock(&c->lock);
+    c->info_cmd = c->cmd;
+    memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
+    pthread_mutex_unlock(&c->lock);
     if (sv_eqci(sub, "help") && c->argc == 2) {
         static const char *const help[] = {
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -779,6 +784,22 @@ static void latency_command(client *c)
     }
 }
 
+static const subcommand client_subs[] = {
+    {"caching", 3}, {"getredir", 2}, {"id", 2}, {"info", 2}, {"kill", -3}, {"list", -2},
+    {"no-evict", 3}, {"no-touch", 3}, {"pause", -3}, {"reply", 3}, {"setname", 3}, {"getname", 2},
+    {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}, {"help", 2},
+    {"setinfo", 4}, {NULL, 0}};
+static const subcommand config_subs[] = {
+    {"get", -3}, {"set", -4}, {"resetstat", 2}, {"rewrite", 2}, {"help", 2}, {NULL, 0}};
+static const subcommand command_subs[] = {
+    {"count", 2}, {"docs", -2}, {"getkeys", -4}, {"getkeysandflags", -4}, {"info", -2}, {"list", -2},
+    {"help", 2}, {NULL, 0}};
+static const subcommand memory_subs[] = {
+    {"usage", -3}, {"doctor", 2}, {"stats", 2}, {"purge", 2}, {"malloc-stats", 2}, {"help", 2}, {NULL, 0}};
+static const subcommand latency_subs[] = {
+    {"doctor", 2}, {"graph", 3}, {"history", 3}, {"latest", 2}, {"reset", -2}, {"histogram", -2},
+    {"help", 2}, {NULL, 0}};
+
 command cmds_server[] = {
     {"ping", ping_command, -1, CMD_FAST | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", 0, 0, 0, 0},
     {"echo", echo_command, 2, CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", 0, 0, 0, 0},
@@ -786,14 +807,14 @@ command cmds_server[] = {
     {"auth", auth_command, -2, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Authenticates the connection.", "1.0.0", 0, 0, 0, 0},
     {"hello", hello_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Handshakes with the Redis server.", "6.0.0", 0, 0, 0, 0},
     {"reset", reset_command, 1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Resets the connection.", "6.2.0", 0, 0, 0, 0},
-    {"client", client_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "A container for client connection commands.", "2.4.0", 0, 0, 0, 0},
-    {"command", command_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns detailed information about all commands.", "2.8.13", 0, 0, 0, 0},
+    {"client", client_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "A container for client connection commands.", "2.4.0", 0, 0, 0, 0, client_subs},
+    {"command", command_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns detailed information about all commands.", "2.8.13", 0, 0, 0, 0, command_subs},
     {"info", info_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns information and statistics about the server.", "1.0.0", 0, 0, 0, 0},
-    {"config", config_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for server configuration commands.", "2.0.0", 0, 0, 0, 0},
+    {"config", config_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for server configuration commands.", "2.0.0", 0, 0, 0, 0, config_subs},
     {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns the server time.", "2.6.0", 0, 0, 0, 0},
     {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", 0, 0, 0, 0},
     {"debug", debug_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for debugging commands.", "1.0.0", 0, 0, 0, 0},
-    {"memory", memory_command, -2, CMD_READONLY | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for memory diagnostics commands.", "4.0.0", 0, 0, 0, 0},
-    {"latency", latency_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for latency diagnostics commands.", "2.8.13", 0, 0, 0, 0},
+    {"memory", memory_command, -2, CMD_READONLY | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for memory diagnostics commands.", "4.0.0", 0, 0, 0, 0, memory_subs},
+    {"latency", latency_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for latency diagnostics commands.", "2.8.13", 0, 0, 0, 0, latency_subs},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
