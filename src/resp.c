@@ -29,6 +29,12 @@ static int parse_inline(client *c, const char *qb, size_t len, size_t *pos, cons
 {
     size_t start = *pos;
     const char *nl = memchr(qb + start, '\n', len - start);
+    /* Redis finds the newline with strchr(), so a NUL before it hides it:
+     * the request stays incomplete until the 64 KiB inline limit. */
+    if (nl) {
+        const char *z = memchr(qb + start, '\0', (size_t)(nl - (qb + start)));
+        if (z) nl = NULL;
+    }
     if (!nl) {
         if (len - start > KVD_INLINE_MAX) {
             *err = "Protocol error: too big inline request";
