@@ -166,7 +166,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIBOBJS)
 	$(call SAY,LINK,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJS) -lm -pthread
 
 -include $(wildcard $(FUZZ_DIR)/*.d)
-.SECONDARY: $(FUZZ_LIBOBJS)
+.SECONDARY: $(FUZZ_LIBOBJS) $(patsubst %,tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

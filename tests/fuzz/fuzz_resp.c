@@ -84,7 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_init_once();
     if (size < 1 || size > 60000) return 0; /* longer lines hit the 64 KiB inline limit, which depends on read sizes (as in Redis) */
     bool auth = data[0] & 1;
-    cfg.requirepass = auth ? "" : "secret"; /* the pre-AUTH limits apply only with a password set */
+    static char *nopass; /* the default "", kept referenced */
+    if (!nopass) nopass = cfg.requirepass;
+    cfg.requirepass = auth ? nopass : "secret"; /* the pre-AUTH limits apply only with a password set */
     unsigned seed = (data[0] >> 1) + 1;
     data++, size--;
 
