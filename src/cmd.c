@@ -222,6 +222,12 @@ __attribute__((weak)) bool cmd_filter_hook(client *c, command *cmd)
     UNUSED(cmd);
     return true;
 }
+__attribute__((weak)) bool persist_write_allowed(client *c, command *cmd)
+{
+    UNUSED(c);
+    UNUSED(cmd);
+    return true;
+}
 __attribute__((weak)) bool multi_queue_hook(client *c, command *cmd)
 {
     UNUSED(c);
@@ -333,6 +339,7 @@ void cmd_dispatch(client *c)
     monitor_feed(c);
     if (!cmd) {
         reject_unknown(c);
+        multi_queue_hook(c, NULL); /* an unknown command inside MULTI aborts it too */
         return;
     }
     if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) {
@@ -354,6 +361,7 @@ void cmd_dispatch(client *c)
         reply_error(c, "LOADING kvd is loading the dataset in memory");
         return;
     }
+    if (!persist_write_allowed(c, cmd)) return;
     if (!cmd_filter_hook(c, cmd)) return;
     if (multi_queue_hook(c, cmd)) return;
     cmd_call(c, cmd);

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 server_config cfg;
@@ -47,6 +48,10 @@ static const char *const e_sanitize[] = {"no", "yes", "clients", NULL};
 static const char *const e_oom[] = {"no", "yes", "relative", "absolute", NULL};
 
 static int v_loglevel = LL_NOTICE;
+static int v_protected; /* enable-protected-configs: 0 no, 1 yes, 2 local */
+
+static void changed_logfile(const char *old);
+static void changed_pidfile(const char *old);
 
 #define LLMAX LLONG_MAX
 static directive dirs[] = {
@@ -78,16 +83,16 @@ static directive dirs[] = {
     /* files and process */
     {"dir", NULL, T_STR, F_PROTECTED | F_DIR, &cfg.dir, 0, 0, ".", NULL, NULL, 0},
     {"dbfilename", NULL, T_STR, F_PROTECTED, &cfg.dbfilename, 0, 0, "kvd.snap", NULL, NULL, 0},
-    {"logfile", NULL, T_STR, F_IMMUTABLE, &cfg.logfile, 0, 0, "", NULL, NULL, 0},
-    {"pidfile", NULL, T_STR, F_IMMUTABLE, &cfg.pidfile, 0, 0, "", NULL, NULL, 0},
+    {"logfile", NULL, T_STR, F_PROTECTED, &cfg.logfile, 0, 0, "", NULL, NULL, 0},
+    {"pidfile", NULL, T_STR, F_PROTECTED, &cfg.pidfile, 0, 0, "", NULL, NULL, 0},
     {"loglevel", NULL, T_ENUM, 0, &v_loglevel, 0, 0, "notice", e_loglevel, NULL, 0},
     {"daemonize", NULL, T_BOOL, F_IMMUTABLE, &cfg.daemonize, 0, 0, "no", NULL, NULL, 0},
-    {"supervised", NULL, T_ENUM, F_IMMUTABLE, NULL, 0, 0, "no", e_supervised, NULL, 0},
+    {"supervised", NULL, T_ENUM, F_IMMUTABLE, &cfg.supervised, 0, 0, "no", e_supervised, NULL, 0},
     {"syslog-enabled", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "no", NULL, NULL, 0},
     {"syslog-ident", NULL, T_STR, F_IMMUTABLE, NULL, 0, 0, "kvd", NULL, NULL, 0},
     {"syslog-facility", NULL, T_ENUM, F_IMMUTABLE, NULL, 0, 0, "local0", e_facility, NULL, 0},
     {"enable-debug-command", NULL, T_ENUM, F_IMMUTABLE, NULL, 0, 0, "no", e_yesnolocal, NULL, 0},
-    {"enable-protected-configs", NULL, T_ENUM, F_IMMUTABLE, NULL, 0, 0, "no", e_yesnolocal, NULL, 0},
+    {"enable-protected-configs", NULL, T_ENUM, F_IMMUTABLE, &v_protected, 0, 0, "no", e_yesnolocal, NULL, 0},
     {"enable-module-command", NULL, T_ENUM, F_IMMUTABLE, NULL, 0, 0, "no", e_yesnolocal, NULL, 0},
     /* persistence (acted on by the persistence work) */
     {"save", NULL, T_STR, F_MULTIARG, NULL, 0, 0, "3600 1 300 100 60 10000", NULL, NULL, 0},
@@ -97,7 +102,7 @@ static directive dirs[] = {
     {"appendonly", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     {"appendfsync", NULL, T_ENUM, 0, NULL, 0, 0, "everysec", e_fsync, NULL, 0},
     {"appendfilename", NULL, T_STR, F_IMMUTABLE, NULL, 0, 0, "appendonly.aof", NULL, NULL, 0},
-    {"appenddirname", NULL, T_STR, F_IMMUTABLE, NULL, 0, 0, "appendonlydir", NULL, NULL, 0},
+    {"appenddirname", NULL, T_STR, F_PROTECTED, NULL, 0, 0, "appendonlydir", NULL, NULL, 0},
     {"no-appendfsync-on-rewrite", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     {"auto-aof-rewrite-percentage", NULL, T_INT, 0, NULL, 0, INT_MAX, "100", NULL, NULL, 0},
     {"auto-aof-rewrite-min-size", NULL, T_MEM, 0, NULL, 0, LLMAX, "64mb", NULL, NULL, 0},
@@ -112,11 +117,11 @@ static directive dirs[] = {
     {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, NULL, 0, LLMAX, "64", NULL, NULL, 0},
     {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, NULL, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
     {"list-compress-depth", NULL, T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
-    {"set-max-intset-entries", NULL, T_LL, 0, NULL, 0, LLMAX, "512", NULL, NULL, 0},
-    {"set-max-listpack-entries", NULL, T_LL, 0, NULL, 0, LLMAX, "128", NULL, NULL, 0},
-    {"set-max-listpack-value", NULL, T_LL, 0, NULL, 0, LLMAX, "64", NULL, NULL, 0},
-    {"zset-max-listpack-entries", "zset-max-ziplist-entries", T_LL, 0, NULL, 0, LLMAX, "128", NULL, NULL, 0},
-    {"zset-max-listpack-value", "zset-max-ziplist-value", T_LL, 0, NULL, 0, LLMAX, "64", NULL, NULL, 0},
+    {"set-max-intset-entries", NULL, T_LL, 0, &cfg.set_max_intset_entries, 0, LLMAX, "512", NULL, NULL, 0},
+    {"set-max-listpack-entries", NULL, T_LL, 0, &cfg.set_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
+    {"set-max-listpack-value", NULL, T_LL, 0, &cfg.set_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", T_LL, 0, &cfg.zset_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", T_LL, 0, &cfg.zset_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
     {"stream-node-max-bytes", NULL, T_MEM, 0, NULL, 0, LLMAX, "4096", NULL, NULL, 0},
     {"stream-node-max-entries", NULL, T_LL, 0, NULL, 0, LLMAX, "100", NULL, NULL, 0},
     {"hll-sparse-max-bytes", NULL, T_MEM, 0, NULL, 0, LLMAX, "3000", NULL, NULL, 0},
@@ -131,8 +136,8 @@ static directive dirs[] = {
     {"lfu-log-factor", NULL, T_INT, 0, NULL, 0, INT_MAX, "10", NULL, NULL, 0},
     {"lfu-decay-time", NULL, T_INT, 0, NULL, 0, INT_MAX, "1", NULL, NULL, 0},
     {"notify-keyspace-events", NULL, T_STR, 0, NULL, 0, 0, "", NULL, NULL, 0},
-    {"slowlog-log-slower-than", NULL, T_LL, 0, NULL, -1, LLMAX, "10000", NULL, NULL, 0},
-    {"slowlog-max-len", NULL, T_LL, 0, NULL, 0, LLMAX, "128", NULL, NULL, 0},
+    {"slowlog-log-slower-than", NULL, T_LL, 0, &cfg.slowlog_log_slower_than, -1, LLMAX, "10000", NULL, NULL, 0},
+    {"slowlog-max-len", NULL, T_LL, 0, &cfg.slowlog_max_len, 0, LLMAX, "128", NULL, NULL, 0},
     {"latency-monitor-threshold", NULL, T_LL, 0, NULL, 0, LLMAX, "0", NULL, NULL, 0},
     {"latency-tracking", NULL, T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
     {"lua-time-limit", "busy-reply-threshold", T_LL, 0, NULL, 0, LLMAX, "5000", NULL, NULL, 0},
@@ -158,11 +163,26 @@ static directive dirs[] = {
     {"maxmemory-clients", NULL, T_MEM, 0, NULL, 0, LLMAX, "0", NULL, NULL, 0},
     {"active-defrag-cycle-min", NULL, T_INT, 0, NULL, 1, 99, "1", NULL, NULL, 0},
     {"active-defrag-cycle-max", NULL, T_INT, 0, NULL, 1, 99, "25", NULL, NULL, 0},
-    {"lazyfree-lazy-user-flush", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     {"always-show-logo", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "no", NULL, NULL, 0},
     {"set-proc-title", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "yes", NULL, NULL, 0},
 };
 #define NDIRS (sizeof dirs / sizeof dirs[0])
+
+/* Directives that need work after CONFIG SET changed them: called outside
+ * the config lock with the previous value's text. */
+static const struct {
+    const char *name;
+    void (*changed)(const char *old);
+} change_hooks[] = {
+    {"logfile", changed_logfile},
+    {"pidfile", changed_pidfile},
+};
+
+static void run_change_hook(const char *name, const char *old)
+{
+    for (size_t i = 0; i < sizeof change_hooks / sizeof change_hooks[0]; i++)
+        if (strcmp(change_hooks[i].name, name) == 0) change_hooks[i].changed(old);
+}
 
 static directive *find_dir(const char *name)
 {
@@ -171,6 +191,15 @@ static directive *find_dir(const char *name)
         if (dirs[i].alias && strcasecmp(dirs[i].alias, name) == 0) return &dirs[i];
     }
     return NULL;
+}
+
+static directive *find_dir_sv(sv name)
+{
+    char n[128];
+    if (name.n >= sizeof n) return NULL;
+    memcpy(n, name.p, name.n);
+    n[name.n] = '\0';
+    return find_dir(n);
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -237,19 +266,127 @@ static int obl_parse(const char *value, bool apply, char *canon, size_t canonlen
     return 0;
 }
 
+/* Called after a directive got a new value (file, command line, CONFIG
+ * SET): subsystems that act on a change at run time (persist.c for
+ * appendonly, appendfsync, save...) define it. -1 with err refuses. */
+__attribute__((weak)) int config_apply_hook(const char *name, char *err, size_t errlen)
+{
+    UNUSED(name);
+    UNUSED(err);
+    UNUSED(errlen);
+    return 0;
+}
+
+/* Memory values: "100", "100b", "1k", "1kb", "10mb", "2gb" (any case). */
+static bool parse_mem(const char *v, long long *out)
+{
+    unsigned long long u;
+    if (!util_memtoull(v, &u) || u > (unsigned long long)LLMAX) return false;
+    *out = (long long)u;
+    return true;
+}
+
+/* Bytes as the largest exact unit ("1gb", "64mb", "300"), as Redis's
+ * CONFIG REWRITE writes them. */
+static void mem_human(char *out, size_t n, long long v)
+{
+    static const struct { const char *u; long long m; } units[] = {
+        {"gb", 1LL << 30}, {"mb", 1LL << 20}, {"kb", 1LL << 10}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (v != 0 && v % units[i].m == 0) {
+            snprintf(out, n, "%lld%s", v / units[i].m, units[i].u);
+            return;
+        }
+    }
+    snprintf(out, n, "%lld", v);
+}
+
+/* client-output-buffer-limit: "<class> <hard> <soft> <seconds>" groups,
+ * merged into the current three classes. Returns the normalized text
+ * (malloc'd) or NULL with err set. */
+static char *merge_obuf_limits(const char *cur, const char *value, char *err, size_t errlen)
+{
+    static const char *const classes[] = {"normal", "slave", "pubsub"};
+    long long v[3][3] = {{0}};
+    char *copy = strdup(cur), *save = NULL;
+    int k = 0;
+    for (char *t = strtok_r(copy, " ", &save); t && k < 12; t = strtok_r(NULL, " ", &save), k++)
+        if (k % 4) parse_mem(t, &v[k / 4][k % 4 - 1]);
+    free(copy);
+    char *words[64];
+    int n = 0;
+    copy = strdup(value);
+    for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) words[n++] = t;
+    if (n == 0 || n % 4) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        free(copy);
+        return NULL;
+    }
+    for (int i = 0; i < n; i += 4) {
+        int cl;
+        if (strcasecmp(words[i], "normal") == 0) cl = 0;
+        else if (strcasecmp(words[i], "slave") == 0 || strcasecmp(words[i], "replica") == 0) cl = 1;
+        else if (strcasecmp(words[i], "pubsub") == 0) cl = 2;
+        else {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            free(copy);
+            return NULL;
+        }
+        long long hard, soft, secs;
+        if (!parse_mem(words[i + 1], &hard) || !parse_mem(words[i + 2], &soft) ||
+            !util_str2ll(words[i + 3], strlen(words[i + 3]), &secs) || secs < 0) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            free(copy);
+            return NULL;
+        }
+        v[cl][0] = hard;
+        v[cl][1] = soft;
+        v[cl][2] = secs;
+    }
+    free(copy);
+    char out[256];
+    snprintf(out, sizeof out, "%s %lld %lld %lld %s %lld %lld %lld %s %lld %lld %lld", classes[0], v[0][0],
+             v[0][1], v[0][2], classes[1], v[1][0], v[1][1], v[1][2], classes[2], v[2][0], v[2][1], v[2][2]);
+    return strdup(out);
+}
+
+/* Strings replaced in cfg (cfg.bind, cfg.logfile...) are never freed, as
+ * another thread may still be reading the old pointer; they are kept on
+ * this list (cfg_mu held) so they stay reachable. Changes are rare. */
+typedef struct retired {
+    struct retired *next;
+    char *s;
+} retired;
+static retired *retired_strings;
+
+static void retire(char *s)
+{
+    if (!s) return;
+    retired *r = malloc(sizeof *r);
+    if (!r) abort();
+    r->s = s;
+    r->next = retired_strings;
+    retired_strings = r;
+}
+
 /* Checks value for d and, when apply is set, stores it. Returns 0 or -1
- * with the reason (Redis's wording where Redis has one) in err. */
+ * with the reason (Redis's wording where Redis has one) in err. The text
+ * kept for CONFIG GET is normalized: yes/no, lower-case enums, memory in
+ * bytes. */
 static int dir_set(directive *d, const char *value, bool apply, char *err, size_t errlen)
 {
     long long ll = 0;
     bool bv = false;
     int ev = 0;
+    char *norm = NULL; /* normalized text, when it differs from value */
+    char canon[256];
     switch (d->type) {
     case T_BOOL:
         if (!parse_bool(value, &bv)) {
             snprintf(err, errlen, "argument must be 'yes' or 'no'");
             return -1;
         }
+        norm = strdup(bv ? "yes" : "no");
         break;
     case T_INT:
     case T_LL:
@@ -268,14 +405,11 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         }
         goto bounds;
     }
-    case T_MEM: {
-        unsigned long long u;
-        if (!util_memtoull(value, &u) || u > (unsigned long long)LLMAX) {
+    case T_MEM:
+        if (!parse_mem(value, &ll)) {
             snprintf(err, errlen, "argument must be a memory value");
             return -1;
         }
-        ll = (long long)u;
-    }
     bounds:
         if (ll < d->min || ll > d->max) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive", d->min, d->max);
@@ -284,6 +418,11 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         if ((d->flags & F_POW2) && (ll & (ll - 1))) {
             snprintf(err, errlen, "argument must be a power of two");
             return -1;
+        }
+        if (d->type == T_MEM) {
+            char tmp[32];
+            snprintf(tmp, sizeof tmp, "%lld", ll);
+            norm = strdup(tmp);
         }
         break;
     case T_ENUM: {
@@ -299,13 +438,22 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
             return -1;
         }
         ev = i;
+        norm = strdup(d->enums[ev]);
         break;
     }
     case T_STR:
-        if (strcmp(d->name, "client-output-buffer-limit") == 0) {
-            static _Thread_local char canon[256];
-            if (obl_parse(value, apply, canon, sizeof canon, err, errlen) != 0) return -1;
-            value = canon;
+        /* t_pubsub.c parses these two and keeps their canonical text */
+        if (strcmp(d->name, "notify-keyspace-events") == 0) {
+            int fl = notify_flags_parse(value);
+            if (fl < 0) {
+                snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+                return -1;
+            }
+            if (apply) {
+                notify_flags_string(fl, canon);
+                value = canon;
+                notify_set_flags(fl);
+            }
         }
         if (strcmp(d->name, "save") == 0 && value[0]) {
             /* pairs of <seconds> <changes> */
@@ -322,26 +470,40 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
                 return -1;
             }
         }
-        if ((d->flags & F_DIR) && apply) {
-            if (chdir(value) != 0) {
-                snprintf(err, errlen, "No such file or directory");
+        if (strcmp(d->name, "client-output-buffer-limit") == 0) {
+            /* merge the classes given into the current three, then let
+             * t_pubsub.c check and take the pubsub class */
+            norm = merge_obuf_limits(d->sval ? d->sval : d->def, value, err, errlen);
+            if (!norm) return -1;
+            if (pubsub_output_limit_config(norm, apply, canon, sizeof canon, err, errlen) != 0) {
+                free(norm);
+                return -1;
+            }
+            /* ... and conn.c the normal class (harden: cfg.obl_*) */
+            char ocanon[256];
+            if (obl_parse(norm, apply, ocanon, sizeof ocanon, err, errlen) != 0) {
+                free(norm);
                 return -1;
             }
         }
+        if ((d->flags & F_DIR) && apply) {
+            char cwd[4096];
+            if (chdir(value) != 0) {
+                snprintf(err, errlen, "%s", strerror(errno));
+                free(norm);
+                return -1;
+            }
+            if (getcwd(cwd, sizeof cwd)) norm = strdup(cwd);
+        }
         break;
     }
-    if (!apply) return 0;
-    pthread_mutex_lock(&cfg_mu);
-    char *nv = strdup(value);
-    if (d->type == T_BOOL) {
-        free(nv);
-        nv = strdup(bv ? "yes" : "no");
-    } else if (d->type == T_ENUM) {
-        free(nv);
-        nv = strdup(d->enums[ev]);
+    if (!apply) {
+        free(norm);
+        return 0;
     }
+    pthread_mutex_lock(&cfg_mu);
     free(d->sval);
-    d->sval = nv;
+    d->sval = norm ? norm : strdup(value);
     if (d->ptr) {
         switch (d->type) {
         case T_BOOL: __atomic_store_n((bool *)d->ptr, bv, __ATOMIC_RELAXED); break;
@@ -352,31 +514,38 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         case T_ENUM: __atomic_store_n((int *)d->ptr, ev, __ATOMIC_RELAXED); break;
         case T_STR: {
             /* the old string is kept: a thread may still be reading it */
-            char *s = strdup(value);
-            __atomic_store_n((char **)d->ptr, s, __ATOMIC_RELEASE);
+            char *s = strdup(d->sval);
+            retire(__atomic_exchange_n((char **)d->ptr, s, __ATOMIC_ACQ_REL));
             break;
         }
         }
     }
     if (d->ptr == &v_loglevel) __atomic_store_n(&cfg.loglevel, ev, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&cfg_mu);
-    return 0;
+    return config_apply_hook(d->name, err, errlen);
 }
+
+static bool save_from_file; /* a `save` line was read: later ones add rules */
 
 void config_defaults(void)
 {
     char err[256];
     for (size_t i = 0; i < NDIRS; i++) {
+        free(dirs[i].sval);
+        dirs[i].sval = NULL;
+        dirs[i].line = 0;
         if (dir_set(&dirs[i], dirs[i].def, !(dirs[i].flags & F_DIR), err, sizeof err) != 0) {
             fprintf(stderr, "kvd: bad default for '%s': %s\n", dirs[i].name, err);
             exit(1);
         }
         if (dirs[i].flags & F_DIR) {
-            free(dirs[i].sval);
             dirs[i].sval = strdup(dirs[i].def);
-            *(char **)dirs[i].ptr = strdup(dirs[i].def);
+            pthread_mutex_lock(&cfg_mu);
+            retire(__atomic_exchange_n((char **)dirs[i].ptr, strdup(dirs[i].def), __ATOMIC_ACQ_REL));
+            pthread_mutex_unlock(&cfg_mu);
         }
     }
+    save_from_file = false;
 }
 
 /* Copies the current text of a directive into tmp (NUL-terminated) and
@@ -393,36 +562,48 @@ const char *config_get_value(const char *name, buf *tmp)
     return tmp->p;
 }
 
-/* Sets one directive from its words (after the name). */
-static int set_words(const char *name, sv *w, int n, char *err, size_t errlen, bool runtime, int line)
+/* Whether a client may change protected configs (dir, dbfilename,
+ * appenddirname, logfile, pidfile): enable-protected-configs yes, or local
+ * and the client came over loopback or the unix socket. */
+static bool protected_allowed(client *c)
+{
+    int v = __atomic_load_n(&v_protected, __ATOMIC_RELAXED);
+    if (v == 1) return true;
+    if (v != 2 || !c) return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_UNIX) return true;
+    return strncmp(c->addr, "127.", 4) == 0 || strncmp(c->addr, "::1:", 4) == 0 ||
+           strncmp(c->addr, "[::1]", 5) == 0;
+}
+
+/* Why CONFIG SET may not change d, in Redis's words, or NULL. */
+static const char *runtime_refusal(directive *d, client *c)
+{
+    if (d->flags & F_IMMUTABLE) return "can't set immutable config";
+    if ((d->flags & F_PROTECTED) && !protected_allowed(c)) return "can't set protected config";
+    return NULL;
+}
+
+/* Sets one directive from its words (after the name), read from a file
+ * (line > 0) or the command line (line == 0). */
+static int set_words(const char *name, sv *w, int n, char *err, size_t errlen, int line)
 {
     directive *d = find_dir(name);
     if (!d) {
         snprintf(err, errlen, "Bad directive or wrong number of arguments");
         return -1;
     }
-    if (runtime && (d->flags & F_IMMUTABLE)) {
-        snprintf(err, errlen, "can't set immutable config");
-        return -1;
-    }
-    if (runtime && (d->flags & F_PROTECTED)) {
-        buf t;
-        char m[32];
-        buf_init_static(&t, m, sizeof m);
-        const char *v = config_get_value("enable-protected-configs", &t);
-        bool ok = v && strcmp(v, "yes") == 0;
-        buf_free(&t);
-        if (!ok) {
-            snprintf(err, errlen, "can't set protected config");
-            return -1;
-        }
-    }
     if (n != 1 && !(d->flags & F_MULTIARG)) {
-        snprintf(err, errlen, "wrong number of arguments");
+        snprintf(err, errlen, "Bad directive or wrong number of arguments");
         return -1;
     }
     buf v;
     buf_init_static(&v, NULL, 0);
+    bool is_save = strcmp(d->name, "save") == 0;
+    /* Like redis.conf, every `save` line adds a rule; `save ""` clears. */
+    if (is_save && save_from_file && !(n == 1 && w[0].n == 0) && d->sval && d->sval[0]) {
+        buf_appendstr(&v, d->sval);
+        buf_appendc(&v, ' ');
+    }
     for (int i = 0; i < n; i++) {
         if (i) buf_appendc(&v, ' ');
         buf_append(&v, w[i].p, w[i].n);
@@ -431,19 +612,29 @@ static int set_words(const char *name, sv *w, int n, char *err, size_t errlen, b
     int r = dir_set(d, v.p, true, err, errlen);
     buf_free(&v);
     if (r == 0 && line) d->line = line;
+    if (r == 0 && is_save) save_from_file = true;
     return r;
 }
 
 int config_set(const char *name, const char *value, char *err, size_t errlen, bool runtime)
 {
+    directive *d = find_dir(name);
+    if (runtime && d) {
+        const char *why = runtime_refusal(d, NULL);
+        if (why) {
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+    }
     sv w = sv_of(value);
-    return set_words(name, &w, 1, err, errlen, runtime, 0);
+    return set_words(name, &w, 1, err, errlen, 0);
 }
 
 static int load_depth;
 
 /* Reads a redis.conf-style file. On error returns -1 with
- * "file:line: 'text': reason" in err. */
+ * "file:line: 'text': reason" in err (for an error in an included file,
+ * that file and line). */
 int config_load_file(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -452,7 +643,7 @@ int config_load_file(const char *path, char *err, size_t errlen)
         return -1;
     }
     if (++load_depth > 10) {
-        snprintf(err, errlen, "'%s': include nesting too deep", path);
+        snprintf(err, errlen, "'%s': include nesting too deep (more than 10 levels)", path);
         fclose(f);
         load_depth--;
         return -1;
@@ -471,33 +662,44 @@ int config_load_file(const char *path, char *err, size_t errlen)
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '#' || *p == '\0') continue;
+        if (memchr(line, '\0', (size_t)n)) {
+            snprintf(err, errlen, "%s:%d: '%s': NUL byte in configuration line", path, lineno, p);
+            rc = -1;
+            break;
+        }
         scratch.len = 0;
         int argc = text_split(p, strlen(p), &scratch, &argv, &argcap);
         char why[256] = "";
         if (argc < 0) {
-            snprintf(why, sizeof why, "unbalanced quotes in configuration line");
+            snprintf(why, sizeof why, "Unbalanced quotes in configuration line");
         } else if (argc == 0) {
             continue;
+        } else if (argc == 1 && !(find_dir_sv(argv[0]) && (find_dir_sv(argv[0])->flags & F_MULTIARG))) {
+            snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
         } else {
             char name[128];
             snprintf(name, sizeof name, "%.*s", (int)argv[0].n, argv[0].p);
             if (strcasecmp(name, "include") == 0) {
                 if (argc != 2) {
-                    snprintf(why, sizeof why, "include takes one file name");
+                    snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
                 } else {
                     char *inc = kvd_strndup(argv[1].p, argv[1].n);
-                    char sub[512];
+                    char sub[1024];
                     if (config_load_file(inc, sub, sizeof sub) != 0) {
-                        snprintf(err, errlen, "%s", sub);
+                        if (strncmp(sub, "cannot open", 11) == 0) snprintf(why, sizeof why, "%.200s", sub);
+                        else snprintf(err, errlen, "%s", sub);
                         free(inc);
-                        rc = -1;
-                        break;
+                        if (!why[0]) {
+                            rc = -1;
+                            break;
+                        }
+                    } else {
+                        free(inc);
                     }
-                    free(inc);
                 }
             } else if (strcasecmp(name, "rename-command") == 0) {
                 if (argc != 3) {
-                    snprintf(why, sizeof why, "rename-command takes two arguments");
+                    snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
                 } else {
                     char *from = kvd_strndup(argv[1].p, argv[1].n);
                     char *to = kvd_strndup(argv[2].p, argv[2].n);
@@ -505,9 +707,7 @@ int config_load_file(const char *path, char *err, size_t errlen)
                     free(from);
                     free(to);
                 }
-            } else if (!find_dir(name)) {
-                snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
-            } else if (set_words(name, argv + 1, argc - 1, why, sizeof why, false, lineno) == 0) {
+            } else if (set_words(name, argv + 1, argc - 1, why, sizeof why, lineno) == 0) {
                 why[0] = '\0';
             }
         }
@@ -517,6 +717,10 @@ int config_load_file(const char *path, char *err, size_t errlen)
             break;
         }
     }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        rc = -1;
+    }
     free(line);
     free(argv);
     buf_free(&scratch);
@@ -525,12 +729,13 @@ int config_load_file(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* Applies `--name value ...` arguments from argv[start..]. */
+/* Applies `--name value ...` arguments from argv[start..]. A value may
+ * itself start with "--" only if it is a negative number. */
 int config_set_from_args(int argc, char **argv, int start, char *err, size_t errlen)
 {
     for (int i = start; i < argc;) {
         if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
-            snprintf(err, errlen, "unexpected argument '%s'", argv[i]);
+            snprintf(err, errlen, "command line: unexpected argument '%s'", argv[i]);
             return -1;
         }
         const char *name = argv[i] + 2;
@@ -539,17 +744,31 @@ int config_set_from_args(int argc, char **argv, int start, char *err, size_t err
             j++;
         sv w[64];
         int n = 0;
-        for (int k = i + 1; k < j && n < 64; k++) w[n++] = sv_of(argv[k]);
-        char why[256];
-        if (strcasecmp(name, "rename-command") == 0 && n == 2) {
-            if (cmd_rename(argv[i + 1], argv[i + 2]) != 0) {
-                snprintf(err, errlen, "--%s: No such command in rename-command", name);
-                return -1;
-            }
-        } else if (set_words(name, w, n, why, sizeof why, false, 0) != 0) {
-            snprintf(err, errlen, "--%s: %s", name, why);
+        buf text;
+        buf_init_static(&text, NULL, 0);
+        buf_appendstr(&text, argv[i]);
+        for (int k = i + 1; k < j && n < 64; k++) {
+            w[n++] = sv_of(argv[k]);
+            buf_appendc(&text, ' ');
+            buf_appendstr(&text, argv[k]);
+        }
+        buf_appendc(&text, '\0');
+        char why[256] = "";
+        if (strcasecmp(name, "rename-command") == 0) {
+            if (n != 2) snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
+            else if (cmd_rename(argv[i + 1], argv[i + 2]) != 0)
+                snprintf(why, sizeof why, "No such command in rename-command");
+        } else if (n == 0) {
+            snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
+        } else if (set_words(name, w, n, why, sizeof why, 0) == 0) {
+            why[0] = '\0';
+        }
+        if (why[0]) {
+            snprintf(err, errlen, "command line: '%s': %s", text.p, why);
+            buf_free(&text);
             return -1;
         }
+        buf_free(&text);
         i = j;
     }
     return 0;
@@ -560,31 +779,76 @@ void config_get(client *c, sv *pats, int npats)
 {
     long h = reply_defer(c);
     long n = 0;
+    char cwd[4096];
     pthread_mutex_lock(&cfg_mu);
     for (size_t i = 0; i < NDIRS; i++) {
         directive *d = &dirs[i];
-        bool dup = false;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(dirs[k].name, d->name) == 0) dup = true;
-        if (dup) continue;
         const char *hit = NULL;
+        char asgiven[128];
         for (int p = 0; p < npats && !hit; p++) {
-            if (util_glob_match(pats[p].p, pats[p].n, d->name, strlen(d->name), true)) hit = d->name;
+            bool glob = memchr(pats[p].p, '*', pats[p].n) || memchr(pats[p].p, '?', pats[p].n) ||
+                        memchr(pats[p].p, '[', pats[p].n);
+            if (!glob && pats[p].n < sizeof asgiven &&
+                (sv_eqci(pats[p], d->name) || (d->alias && sv_eqci(pats[p], d->alias)))) {
+                /* an exact name is echoed as the client typed it */
+                memcpy(asgiven, pats[p].p, pats[p].n);
+                asgiven[pats[p].n] = '\0';
+                hit = asgiven;
+            } else if (util_glob_match(pats[p].p, pats[p].n, d->name, strlen(d->name), true)) hit = d->name;
             else if (d->alias && util_glob_match(pats[p].p, pats[p].n, d->alias, strlen(d->alias), true))
                 hit = d->alias;
         }
         if (!hit) continue;
+        const char *val = d->sval ? d->sval : "";
+        if ((d->flags & F_DIR) && getcwd(cwd, sizeof cwd)) val = cwd;
         reply_bulk_cstr(c, hit);
-        reply_bulk_cstr(c, d->sval ? d->sval : "");
+        reply_bulk_cstr(c, val);
         n++;
     }
     pthread_mutex_unlock(&cfg_mu);
     reply_defer_map(c, h, n);
 }
 
-/* CONFIG REWRITE: rewrite the config file in place, keeping comments and
- * order, replacing lines of directives we set and appending the others that
- * differ from their defaults. */
+/* Appends `name value` as a config line: quoted when the value needs it
+ * (multi-word directives are written as their words). */
+static void rewrite_line(buf *out, directive *d)
+{
+    const char *v = d->sval ? d->sval : "";
+    buf_appendstr(out, d->name);
+    buf_appendc(out, ' ');
+    if (d->type == T_MEM) {
+        char h[32];
+        mem_human(h, sizeof h, strtoll(v, NULL, 10));
+        buf_appendstr(out, h);
+    } else if ((d->flags & F_MULTIARG) && v[0]) {
+        buf_appendstr(out, v);
+    } else {
+        bool plain = v[0] != '\0';
+        for (const char *p = v; *p; p++)
+            if (*p <= ' ' || *p == '"' || *p == '\'' || *p == '\\' || (unsigned char)*p >= 127) plain = false;
+        if (plain) buf_appendstr(out, v);
+        else buf_append_repr(out, v, strlen(v));
+    }
+    buf_appendc(out, '\n');
+}
+
+static bool is_default(directive *d)
+{
+    if (!d->sval) return true;
+    if (d->type == T_MEM) {
+        long long a = 0;
+        parse_mem(d->def, &a);
+        return strtoll(d->sval, NULL, 10) == a;
+    }
+    return strcmp(d->sval, d->def) == 0;
+}
+
+/* CONFIG REWRITE: rewrite the config file in place, keeping comments,
+ * blank lines, unknown lines (include, rename-command) and order; the
+ * first line of each directive gets its current value, later lines of the
+ * same directive are dropped, and directives that differ from their
+ * defaults but have no line are appended. Written to a temporary file,
+ * fsynced and renamed over the old one. */
 int config_rewrite(char *errbuf, size_t errlen)
 {
     if (!cfg.config_file) {
@@ -592,6 +856,10 @@ int config_rewrite(char *errbuf, size_t errlen)
         return -1;
     }
     FILE *f = fopen(cfg.config_file, "r");
+    if (!f && errno != ENOENT) {
+        snprintf(errbuf, errlen, "Rewriting config file: %s", strerror(errno));
+        return -1;
+    }
     buf out;
     buf_init_static(&out, NULL, 0);
     bool *done = calloc(NDIRS, sizeof(bool));
@@ -600,125 +868,192 @@ int config_rewrite(char *errbuf, size_t errlen)
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
+        buf scratch;
+        buf_init_static(&scratch, NULL, 0);
+        sv *argv = NULL;
+        int argcap = 0;
         while ((n = getline(&line, &cap, f)) >= 0) {
+            size_t len = (size_t)n;
+            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
             const char *p = line;
             while (*p == ' ' || *p == '\t') p++;
-            char name[128] = "";
-            sscanf(p, "%127s", name);
-            directive *d = (*p && *p != '#') ? find_dir(name) : NULL;
+            directive *d = NULL;
+            if (*p && *p != '#') {
+                scratch.len = 0;
+                int argc = text_split(p, len - (size_t)(p - line), &scratch, &argv, &argcap);
+                if (argc > 0) d = find_dir_sv(argv[0]);
+            }
             if (d) {
                 size_t i = (size_t)(d - dirs);
                 if (!done[i]) {
-                    buf_printf(&out, "%s %s\n", d->name, d->sval && d->sval[0] ? d->sval : "\"\"");
+                    rewrite_line(&out, d);
                     done[i] = true;
                 }
-                continue; /* later duplicates of a directive collapse into the first */
+                continue; /* later lines of a directive collapse into the first */
             }
-            buf_append(&out, line, (size_t)n);
-            if (n && line[n - 1] != '\n') buf_appendc(&out, '\n');
+            buf_append(&out, line, len);
+            buf_appendc(&out, '\n');
         }
         free(line);
+        free(argv);
+        buf_free(&scratch);
         fclose(f);
     }
+    bool header = false;
     for (size_t i = 0; i < NDIRS; i++) {
-        if (done[i] || !dirs[i].sval || strcmp(dirs[i].sval, dirs[i].def) == 0) continue;
-        buf_printf(&out, "%s %s\n", dirs[i].name, dirs[i].sval[0] ? dirs[i].sval : "\"\"");
+        if (done[i] || is_default(&dirs[i])) continue;
+        if ((dirs[i].flags & F_DIR) && strcmp(dirs[i].sval, ".") == 0) continue;
+        if (!header) {
+            if (out.len && out.p[out.len - 1] != '\n') buf_appendc(&out, '\n');
+            buf_appendstr(&out, "# Generated by CONFIG REWRITE\n");
+            header = true;
+        }
+        rewrite_line(&out, &dirs[i]);
     }
     pthread_mutex_unlock(&cfg_mu);
     free(done);
-    char tmp[4096];
+    char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-%d", cfg.config_file, (int)getpid());
-    FILE *w = fopen(tmp, "w");
     int rc = 0;
-    if (!w || fwrite(out.p, 1, out.len, w) != out.len || fflush(w) != 0 || fsync(fileno(w)) != 0) {
+    FILE *w = fopen(tmp, "w");
+    if (!w || fwrite(out.p ? out.p : "", 1, out.len, w) != out.len || fflush(w) != 0 || fsync(fileno(w)) != 0) {
         snprintf(errbuf, errlen, "Rewriting config file: %s", strerror(errno));
         rc = -1;
     }
-    if (w && fclose(w) != 0) rc = -1;
-    if (rc == 0 && rename(tmp, cfg.config_file) != 0) {
+    if (w && fclose(w) != 0 && rc == 0) {
         snprintf(errbuf, errlen, "Rewriting config file: %s", strerror(errno));
         rc = -1;
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (stat(cfg.config_file, &st) == 0) chmod(tmp, st.st_mode & 07777);
+        if (rename(tmp, cfg.config_file) != 0) {
+            snprintf(errbuf, errlen, "Rewriting config file: %s", strerror(errno));
+            rc = -1;
+        }
     }
     if (rc != 0) unlink(tmp);
     buf_free(&out);
+    if (rc == 0) log_notice("CONFIG REWRITE executed with success");
     return rc;
 }
 
-/* CONFIG SET name value [name value ...]: all or nothing. */
+/* CONFIG SET name value [name value ...]: all or nothing. Every name is
+ * checked first (unknown, immutable, protected, duplicate), then every
+ * value is applied; if one fails, those already applied are put back. */
 void config_set_command(client *c);
 void config_set_command(client *c)
 {
-    if (c->argc < 4 || (c->argc - 2) % 2) {
+    if (c->argc < 4) {
         reply_err_arity(c, "config|set");
         return;
     }
+    if ((c->argc - 2) % 2) {
+        reply_err_syntax(c);
+        return;
+    }
     int npairs = (c->argc - 2) / 2;
-    char err[300], name[128];
-    /* validate all first */
+    directive **ds = calloc((size_t)npairs, sizeof *ds);
+    char err[300];
+    const char *why = NULL;
+    int bad = -1;
     for (int i = 0; i < npairs; i++) {
         sv k = c->argv[2 + 2 * i];
-        snprintf(name, sizeof name, "%.*s", (int)k.n, k.p);
-        for (int j = 0; j < i; j++) {
-            sv o = c->argv[2 + 2 * j];
-            directive *a = find_dir(name);
-            char on[128];
-            snprintf(on, sizeof on, "%.*s", (int)o.n, o.p);
-            if (a && a == find_dir(on)) {
-                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name);
-                return;
-            }
-        }
-        directive *d = find_dir(name);
-        const char *why = NULL;
-        if (!d) why = "Unsupported CONFIG parameter";
-        else if (d->flags & F_IMMUTABLE) why = "can't set immutable config";
-        if (!why && (d->flags & F_PROTECTED)) {
-            buf t;
-            char m[32];
-            buf_init_static(&t, m, sizeof m);
-            const char *v = config_get_value("enable-protected-configs", &t);
-            if (!(v && strcmp(v, "yes") == 0)) why = "can't set protected config";
-            buf_free(&t);
-        }
-        if (!why) {
-            char *val = kvd_strndup(c->argv[3 + 2 * i].p, c->argv[3 + 2 * i].n);
-            if (!(d->flags & F_DIR) && dir_set(d, val, false, err, sizeof err) != 0) why = err;
-            free(val);
-        }
-        if (why) {
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, why);
+        ds[i] = find_dir_sv(k);
+        if (!ds[i]) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'", (int)k.n, k.p);
+            free(ds);
             return;
         }
+        const char *r = runtime_refusal(ds[i], c);
+        if (r && !why) {
+            why = r;
+            bad = i;
+        }
+        for (int j = 0; j < i && !why; j++) {
+            if (ds[j] == ds[i]) {
+                why = "duplicate parameter";
+                bad = i;
+            }
+        }
+    }
+    for (int i = 0; i < npairs && !why; i++) {
+        char *val = kvd_strndup(c->argv[3 + 2 * i].p, c->argv[3 + 2 * i].n);
+        if (!(ds[i]->flags & F_DIR) && dir_set(ds[i], val, false, err, sizeof err) != 0) {
+            why = err;
+            bad = i;
+        }
+        free(val);
+    }
+    if (why) {
+        sv k = c->argv[2 + 2 * bad];
+        reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s", (int)k.n, k.p, why);
+        free(ds);
+        return;
     }
     /* apply, remembering old values to roll back */
     char **old = calloc((size_t)npairs, sizeof(char *));
-    int applied = 0;
     for (int i = 0; i < npairs; i++) {
-        sv k = c->argv[2 + 2 * i];
-        snprintf(name, sizeof name, "%.*s", (int)k.n, k.p);
-        directive *d = find_dir(name);
         pthread_mutex_lock(&cfg_mu);
-        old[i] = strdup(d->sval ? d->sval : "");
+        old[i] = strdup(ds[i]->sval ? ds[i]->sval : "");
         pthread_mutex_unlock(&cfg_mu);
+        char cwd[4096];
+        if ((ds[i]->flags & F_DIR) && getcwd(cwd, sizeof cwd)) {
+            free(old[i]);
+            old[i] = strdup(cwd);
+        }
         char *val = kvd_strndup(c->argv[3 + 2 * i].p, c->argv[3 + 2 * i].n);
-        int r = dir_set(d, val, true, err, sizeof err);
+        int r = dir_set(ds[i], val, true, err, sizeof err);
         free(val);
         if (r != 0) {
-            for (int j = applied - 1; j >= 0; j--) {
-                sv kk = c->argv[2 + 2 * j];
-                char nn[128];
-                snprintf(nn, sizeof nn, "%.*s", (int)kk.n, kk.p);
+            for (int j = i - 1; j >= 0; j--) {
                 char e2[256];
-                dir_set(find_dir(nn), old[j], true, e2, sizeof e2);
+                dir_set(ds[j], old[j], true, e2, sizeof e2);
             }
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+            sv k = c->argv[2 + 2 * i];
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s", (int)k.n, k.p, err);
             for (int j = 0; j <= i; j++) free(old[j]);
             free(old);
+            free(ds);
             return;
         }
-        applied++;
     }
-    for (int j = 0; j < npairs; j++) free(old[j]);
+    for (int i = 0; i < npairs; i++) {
+        run_change_hook(ds[i]->name, old[i]);
+        free(old[i]);
+    }
     free(old);
+    free(ds);
     reply_ok(c);
+}
+
+/* ---------------------------------------------------------------- change hooks */
+
+static void changed_logfile(const char *old)
+{
+    UNUSED(old);
+    log_reopen();
+}
+
+static void changed_pidfile(const char *old)
+{
+    if (old && old[0]) unlink(old);
+    const char *p = __atomic_load_n(&cfg.pidfile, __ATOMIC_ACQUIRE);
+    if (!p || !p[0]) return;
+    FILE *f = fopen(p, "w");
+    if (!f) {
+        log_warning("cannot write pidfile '%s': %s", p, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+/* Every directive name, for tests and documentation checks. */
+int config_names(const char ***out)
+{
+    static const char *names[NDIRS];
+    for (size_t i = 0; i < NDIRS; i++) names[i] = dirs[i].name;
+    *out = names;
+    return (int)NDIRS;
 }

@@ -30,6 +30,12 @@ static _Atomic uint64_t total_conns;
 
 size_t resp_bulk_pending(client *c, size_t avail);
 
+/* aof.c provides these when linked with persistence; without it the AOF
+ * is never on */
+__attribute__((weak)) _Atomic bool aof_on;
+__attribute__((weak)) void aof_wait_written(void) {}
+__attribute__((weak)) void aof_wait_all(void) {}
+
 /* ---------------------------------------------------------------- list */
 
 int conn_count(void)
@@ -119,6 +125,7 @@ int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, clie
         if (addr && strcmp(c->addr, addr) != 0) continue;
         if (laddr && strcmp(c->laddr, laddr) != 0) continue;
         if (skipme && c == me) continue;
+        if (atomic_load(&c->flags) & CLIENT_CLOSE_ASAP) continue; /* already being killed */
         if (c == me) {
             atomic_fetch_or(&c->flags, CLIENT_CLOSE_AFTER_REPLY);
         } else {
@@ -174,8 +181,8 @@ void conn_shutdown_wait(int ms)
  * and closes the connection when one is passed. With Redis's default
  * "normal 0 0 0" and timeout 0 it waits while the peer stays connected;
  * memory stays bounded because the thread reads no more requests until its
- * replies are out. Publishers' messages to a subscriber are bounded by the
- * pubsub class in conn_push(). */
+ * replies are out. Messages queued for a subscriber by publishers are bounded
+ * by the pubsub class in t_pubsub.c (check_limit). */
 #define OUT_POLL_MS 100
 
 static size_t sock_outq(int fd)
@@ -221,6 +228,9 @@ static bool output_over_limit(client *c, size_t pending)
  * connection must close (peer gone, killed, or a limit passed). */
 static bool send_bounded(client *c, const char *p, size_t len)
 {
+    /* no reply before the AOF records of what it answers are written */
+    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
+    pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
     bool ok = true;
     int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
@@ -298,49 +308,36 @@ void conn_wake(client *c)
     pthread_mutex_unlock(&c->outlock);
 }
 
-/* Messages queued for a subscriber that does not read are bounded by the
- * pubsub class of client-output-buffer-limit: past <hard>, or past <soft>
- * for <seconds>, the client is marked to close (its thread notices within
- * OUT_POLL_MS, or at once when woken) and the message is dropped. */
-static bool async_over_limit(client *c, size_t len)
+bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n) >= 0; }
+
+/* The owner checks c->async under outlock before it waits, so only the
+ * push that makes the buffer non-empty needs to write the eventfd: later
+ * ones are drained with it (one wake-up per batch, not per message). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake)
 {
-    long long hard = CFG(obl_hard[2]), soft = CFG(obl_soft[2]);
-    int secs = CFG(obl_secs[2]);
-    if (hard > 0 && len >= (unsigned long long)hard) return true;
-    if (soft > 0 && len >= (unsigned long long)soft) {
-        int64_t now = util_monotonic_us() / 1000;
-        if (!c->async_soft_since) c->async_soft_since = now;
-        else if (now - c->async_soft_since >= (int64_t)secs * 1000) return true;
-    } else {
-        c->async_soft_since = 0;
-    }
-    return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
+    pthread_mutex_lock(&c->outlock);
+    *need_wake = c->async.len == 0;
+    buf_append(&c->async, p, n);
+    long pending = (long)c->async.len;
+    pthread_mutex_unlock(&c->outlock);
+    return pending;
 }
 
-bool conn_push(client *c, const void *p, size_t n)
+long conn_push_n(client *c, const void *p, size_t n)
 {
-    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return false;
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
     pthread_mutex_lock(&c->outlock);
-    if (async_over_limit(c, c->async.len + n)) {
-        atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
-        if (c->wakefd >= 0) {
-            uint64_t one = 1;
-            ssize_t w = write(c->wakefd, &one, sizeof one);
-            UNUSED(w);
-        }
-        pthread_mutex_unlock(&c->outlock);
-        log_warning("client id=%llu addr=%s closed for overcoming of output buffer limits (pubsub)",
-                    (unsigned long long)c->id, c->addr);
-        return false;
-    }
+    bool was_empty = c->async.len == 0;
     buf_append(&c->async, p, n);
-    if (c->wakefd >= 0) {
+    long pending = (long)c->async.len;
+    if (was_empty && c->wakefd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(c->wakefd, &one, sizeof one);
         UNUSED(w);
     }
     pthread_mutex_unlock(&c->outlock);
-    return true;
+    return pending;
 }
 
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
@@ -383,6 +380,9 @@ bool conn_flush_async(client *c)
     buf out = c->async;
     buf_init_static(&c->async, NULL, 0);
     pthread_mutex_unlock(&c->outlock);
+    /* output made by another thread (a blocked pop served by a push): wait
+     * for everything logged so far */
+    if (out.len && atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
     bool ok = send_bounded(c, out.p, out.len);
     buf_free(&out);
     return ok;
@@ -404,6 +404,7 @@ static void serve(client *c)
     buf_init_static(&c->qbuf, qmem, sizeof qmem);
     buf_init_static(&c->obuf, omem, sizeof omem);
     bool text = c->proto == PROTO_TEXT;
+    int cur_timeout = 0;
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
@@ -414,6 +415,13 @@ static void serve(client *c)
                 if (!conn_flush_async(c)) break;
                 continue;
             }
+        }
+        /* `timeout` (CONFIG SET applies to connections already open) */
+        int to = CFG(timeout);
+        if (to != cur_timeout) {
+            struct timeval tv = {to, 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            cur_timeout = to;
         }
         /* room for the next read: at least 1 KiB, more for a large bulk */
         size_t want = 1024;
@@ -459,6 +467,7 @@ static void serve(client *c)
                     close_now = true;
                     break;
                 }
+                pubsub_flush_wakes();
                 if (!block_wait(c)) {
                     close_now = true;
                     break;
@@ -499,6 +508,7 @@ static void serve(client *c)
         }
         if (close_now) break;
     }
+    pubsub_flush_wakes();
     buf_free(&c->qbuf);
     buf_free(&c->obuf);
 }

@@ -121,7 +121,16 @@ void expire_heap_remove(shard *s, entry *e)
 void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped)
 {
     while (budget-- > 0 && s->heap_len && s->heap[0].when <= now) {
-        store_delete_entry(s, s->heap[0].e);
+        /* the key outlives its entry for the WATCH / notification hooks */
+        entry *e = s->heap[0].e;
+        char kmem[256];
+        char *kp = e->klen <= sizeof kmem ? kmem : malloc(e->klen);
+        if (!kp) abort();
+        sv key = {kp, e->klen};
+        memcpy(kp, ent_key(e), e->klen);
+        store_delete_entry(s, e);
+        store_key_expired(&server_dbs[s->dbid], key);
+        if (kp != kmem) free(kp);
         (*reaped)++;
     }
 }

@@ -222,6 +222,15 @@ void store_unlock_dbs(int *dbids, int n);
 void shard_rdlock(shard *s);
 void shard_wrlock(shard *s);
 void shard_unlock(shard *s);
+/* EXEC of a transaction with whole-db commands: every shard of every db,
+ * write-locked in the global order. While held, this thread's shard_*lock
+ * calls are no-ops and store_locks_held() is true. */
+void store_lock_all(void);
+void store_unlock_all(void);
+bool store_locks_held(struct client *c);
+/* A key was deleted because it expired (write lock held): WATCH, the
+ * "expired" keyspace event. */
+void store_key_expired(db *d, sv key);
 
 /* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */
@@ -389,6 +398,153 @@ int cmd_rename(const char *from, const char *to);  /* rename-command */
 const char **cmd_flag_names(int flags, int *n);
 
 /* ------------------------------------------------------------------------
+ * Sets and sorted sets: their data structures (mdict.c, intset.c, pack.c,
+ * skiplist.c) and what t_set.c / t_zset.c share. None take locks: the
+ * shard lock of the key that holds the value covers them. */
+
+/* mdict.c — intrusive chained hash table of byte-string members. A node
+ * starts with an mnode; keyp tells where its member bytes are. */
+typedef struct mnode {
+    struct mnode *next;
+    uint32_t hash;          /* md_hash(member) */
+    uint32_t len;           /* member length */
+} mnode;
+typedef struct mdict {
+    mnode **t;
+    uint64_t size, count;
+    const char *(*keyp)(const mnode *n);
+} mdict;
+uint32_t md_hash(const char *p, size_t n);
+void md_init(mdict *d, const char *(*keyp)(const mnode *n));
+void md_reserve(mdict *d, uint64_t n);
+mnode *md_find(const mdict *d, const char *p, size_t n, uint32_t h);
+void md_insert(mdict *d, mnode *x);               /* x->hash set, not present */
+void md_unlink(mdict *d, mnode *x);
+mnode *md_remove(mdict *d, const char *p, size_t n, uint32_t h);
+mnode *md_random(const mdict *d);
+/* Visits one bucket (every node in it) and returns the next reverse-binary
+ * cursor, 0 at the end of a pass. */
+uint64_t md_scan(const mdict *d, uint64_t cursor, void (*fn)(void *ctx, mnode *x), void *ctx);
+void md_clear(mdict *d, void (*freefn)(mnode *x));
+size_t md_table_bytes(const mdict *d);
+
+/* intset.c — sorted distinct int64s at 2, 4 or 8 bytes each. Byte 0 (tag)
+ * is the owner's. Functions taking intset ** may move it. */
+typedef struct intset {
+    uint8_t tag;
+    uint8_t width;
+    uint16_t spare;
+    uint32_t count;
+    char data[];
+} intset;
+intset *intset_new(void);
+intset *intset_dup(const intset *is);
+bool intset_add(intset **isp, int64_t v);         /* false if present */
+bool intset_remove(intset **isp, int64_t v);      /* false if absent */
+bool intset_find(const intset *is, int64_t v);
+int64_t intset_get(const intset *is, uint32_t i);
+size_t intset_bytes(const intset *is);
+
+/* pack.c — packed entries: [varint len][member bytes] (+ [score] in sorted
+ * sets). Byte 0 (tag) is the owner's; count is the owner's to keep. */
+typedef struct pack {
+    uint8_t tag;
+    uint8_t spare;
+    uint16_t spare2;
+    uint32_t count;         /* entries */
+    uint32_t used;          /* bytes of data[] */
+    char data[];
+} pack;
+pack *pack_new(void);
+pack *pack_dup(const pack *p);
+size_t pack_bytes(const pack *p);
+char *pack_open(pack **pp, uint32_t off, uint32_t n);  /* gap of n bytes at off */
+void pack_close(pack **pp, uint32_t off, uint32_t n);  /* remove n bytes at off */
+uint32_t pk_varint_len(uint32_t v);
+uint32_t pk_varint_put(char *p, uint32_t v);
+uint32_t pk_varint_get(const char *p, uint32_t *v);
+uint32_t pk_member(const pack *pk, uint32_t off, sv *m); /* returns bytes used */
+uint32_t pk_score_len(double v);
+uint32_t pk_score_put(char *p, double v);
+uint32_t pk_score_get(const char *p, double *v);
+
+/* skiplist.c — skip list with spans, nodes shared with an mdict. */
+#define ZSL_MAXLEVEL 32
+typedef struct zlevel {
+    struct znode *fwd;
+    uint64_t span;
+} zlevel;
+typedef struct znode {
+    mnode h;                /* dict link, hash, member length */
+    double score;
+    struct znode *back;
+    uint32_t level, spare;
+    zlevel lv[];            /* then the member bytes */
+} znode;
+typedef struct zsl {
+    znode *header, *tail;
+    uint64_t length;
+    int level;
+} zsl;
+static inline char *zn_member(znode *x) { return (char *)&x->lv[x->level]; }
+const char *zn_keyp(const mnode *n);
+int sv_cmp(const char *a, size_t an, const char *b, size_t bn); /* memcmp order, shorter first */
+znode *zsl_node_new(double score, const char *p, size_t n);
+size_t zn_size(const znode *x);
+void zsl_init(zsl *l);
+void zsl_free_nodes(zsl *l);
+void zsl_insert(zsl *l, znode *x);
+void zsl_unlink(zsl *l, znode *x);                /* does not free */
+void zsl_update_score(zsl *l, znode *x, double score);
+uint64_t zsl_rank(const zsl *l, const znode *x);  /* 1-based */
+znode *zsl_by_rank(const zsl *l, uint64_t rank);  /* 1-based */
+/* Score range [min, max], either end exclusive; lex range of members where
+ * *inf = -1 is "-", +1 is "+", 0 a string bound. */
+typedef struct zrange {
+    double min, max;
+    bool minex, maxex;
+} zrange;
+typedef struct zlex {
+    sv min, max;
+    int mininf, maxinf;
+    bool minex, maxex;
+} zlex;
+bool zr_empty(const zrange *r);
+bool zr_gte_min(double v, const zrange *r);
+bool zr_lte_max(double v, const zrange *r);
+bool zl_empty(const zlex *r);
+bool zl_gte_min(sv m, const zlex *r);
+bool zl_lte_max(sv m, const zlex *r);
+znode *zsl_first_in_range(const zsl *l, const zrange *r);
+znode *zsl_last_in_range(const zsl *l, const zrange *r);
+znode *zsl_first_in_lex(const zsl *l, const zlex *r);
+znode *zsl_last_in_lex(const zsl *l, const zlex *r);
+
+/* t_set.c — set values and commands. A set value starts with its encoding
+ * byte (SET_ENC_*). Iteration yields selem: an integer when p is NULL. */
+enum { SET_ENC_INTSET = 1, SET_ENC_PACK = 2, SET_ENC_HT = 3 };
+typedef struct selem {
+    const char *p;
+    size_t n;
+    int64_t ll;
+} selem;
+typedef struct setiter {
+    const void *set;
+    uint64_t i, off;
+    mnode *node;
+} setiter;
+uint64_t set_size(const void *set);
+bool set_contains(const void *set, const char *p, size_t n);
+void set_iter_init(setiter *it, const void *set);
+bool set_iter_next(setiter *it, selem *e);
+sv selem_sv(const selem *e, char *tmp /* [24] */);
+void *set_new_for(const char *p, size_t n);        /* empty set suited to a first member */
+bool set_add(void **setp, const char *p, size_t n); /* may convert / move */
+
+/* t_zset.c — sorted set values and commands */
+enum { ZSET_ENC_PACK = 1, ZSET_ENC_SKIP = 2 };
+
+/* ------------------------------------------------------------------------
  * conn.c — the connection thread and the client structure */
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_CLOSE_ASAP (1 << 1)
@@ -429,7 +585,6 @@ typedef struct client {
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
-    int64_t async_soft_since;  /* same for queued pub/sub messages, under outlock */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -464,6 +619,12 @@ void conn_wake(client *c);                /* any thread */
 /* Appends bytes to c's async output from any thread and wakes c. Returns
  * false if c is closing. */
 bool conn_push(client *c, const void *p, size_t n);
+/* Same; returns the bytes now pending in c's async output, or -1 if c is
+ * closing (nothing appended). */
+long conn_push_n(client *c, const void *p, size_t n);
+/* Appends without waking; *need_wake tells whether the buffer was empty, in
+ * which case the caller must conn_wake(c) later (t_pubsub.c batches them). */
+long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake);
 /* Owning thread: waits until woken, the socket is readable (or closed), or
  * the absolute deadline (ms, -1 none) passes. watch_socket=false ignores
  * the socket (a blocked client whose peer sent more requests). */
@@ -477,6 +638,60 @@ void block_reset_client(client *c);
  * wait and finish it; returns false if the connection must close. */
 bool block_wait(client *c);
 extern pthread_mutex_t conn_list_lock;
+
+/* ------------------------------------------------------------------------
+ * t_multi.c — MULTI/EXEC/DISCARD/WATCH/UNWATCH
+ * WATCH is tracked per key in a table per shard, guarded by the shard's
+ * lock; watch_key_written (above, from store_written) marks the watchers
+ * of a written key dirty. */
+bool multi_in_exec(struct client *c);     /* running queued commands (BLPOP: don't block) */
+bool multi_active(struct client *c);      /* between MULTI and EXEC/DISCARD */
+/* Weak hooks (no-op defaults in t_multi.c) that the AOF defines to write a
+ * transaction's records as one unit: called around EXEC's commands, with
+ * all the transaction's shard locks held. */
+
+/* ------------------------------------------------------------------------
+ * t_pubsub.c — pub/sub registry and commands, keyspace notifications
+ * Lock order: shard locks -> registry lock -> a subscriber's outlock. */
+enum {
+    NOTIFY_KEYSPACE = 1 << 0,  /* K */
+    NOTIFY_KEYEVENT = 1 << 1,  /* E */
+    NOTIFY_GENERIC = 1 << 2,   /* g */
+    NOTIFY_STRING = 1 << 3,    /* $ */
+    NOTIFY_LIST = 1 << 4,      /* l */
+    NOTIFY_SET = 1 << 5,       /* s */
+    NOTIFY_HASH = 1 << 6,      /* h */
+    NOTIFY_ZSET = 1 << 7,      /* z */
+    NOTIFY_EXPIRED = 1 << 8,   /* x */
+    NOTIFY_EVICTED = 1 << 9,   /* e */
+    NOTIFY_STREAM = 1 << 10,   /* t */
+    NOTIFY_KEY_MISS = 1 << 11, /* m (not in A) */
+    NOTIFY_LOADED = 1 << 12,   /* module only */
+    NOTIFY_MODULE = 1 << 13,   /* d */
+    NOTIFY_NEW = 1 << 14,      /* n (not in A) */
+    NOTIFY_ALL = NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
+                 NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE,
+};
+/* Publishes __keyspace@<db>__:<key> / __keyevent@<db>__:<event> when the
+ * notify-keyspace-events classes include type_flag. Any thread, shard locks
+ * may be held. */
+void notify_keyspace_event(int type_flag, const char *event, db *d, sv key);
+int notify_flags_parse(const char *s);               /* -1: bad character */
+void notify_flags_string(int flags, char *out);      /* out: >= 32 bytes */
+void notify_set_flags(int flags);
+/* Delivers msg to channel's subscribers (and matching patterns unless
+ * shard); returns the receiver count. Never blocks on a subscriber. */
+long pubsub_publish(sv channel, sv msg, bool sharded);
+/* client-output-buffer-limit: validates value (classes not named keep
+ * their limits), writes the full canonical text of all three classes to
+ * canon and, with apply, installs it. 0, or -1 with err set. */
+int pubsub_output_limit_config(const char *value, bool apply, char *canon, size_t canonlen, char *err,
+                               size_t errlen);
+void pubsub_counts(long *channels, long *patterns, long *shardchannels);
+/* PUBLISH defers its subscribers' wake-ups to the end of the publisher's
+ * batch of requests (one wake per subscriber per batch, not per message);
+ * conn.c calls this before it writes, blocks or closes. */
+void pubsub_flush_wakes(void);
 
 /* ------------------------------------------------------------------------
  * listen.c — listeners, the accept thread, maxclients */
@@ -517,7 +732,14 @@ typedef struct server_config {
     bool enable_debug_command;
     long long maxmemory;
     bool conn_thread_tcache;
+    /* introspection and supervision (ops) */
+    long long slowlog_log_slower_than, slowlog_max_len;
+    int supervised;           /* SUPERVISED_* */
+    /* encodings of sets and sorted sets (t_set.c, t_zset.c), read with CFG() */
+    long long set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
 } server_config;
+enum { SUPERVISED_UPSTART = 0, SUPERVISED_SYSTEMD = 1, SUPERVISED_AUTO = 2, SUPERVISED_NO = 3 };
 
 extern server_config cfg;
 /* Values CONFIG SET may change while other threads run are read with this
@@ -531,17 +753,34 @@ void config_get(struct client *c, sv *pats, int npats);
 int config_rewrite(char *err, size_t errlen);
 void config_defaults(void);
 const char *config_get_value(const char *name, buf *tmp);
+/* weak hook: a directive changed (persist.c acts on appendonly, save...) */
+int config_apply_hook(const char *name, char *err, size_t errlen);
+int config_names(const char ***names);     /* every directive name */
+void config_set_command(struct client *c); /* CONFIG SET n v [n v ...] */
 
 /* ------------------------------------------------------------------------
  * log.c — levelled log lines */
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3 };
 void log_open(void);
 void log_reopen(void);
+int log_check(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LL_DEBUG, __VA_ARGS__)
 #define log_verbose(...) log_msg(LL_VERBOSE, __VA_ARGS__)
 #define log_notice(...) log_msg(LL_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_msg(LL_WARNING, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------
+ * t_admin.c — SLOWLOG and MONITOR (fed by slowlog_feed after each call) */
+#define CLIENT_MONITOR (1 << 16)   /* receives every executed command */
+void monitor_reset_client(struct client *c);   /* RESET */
+
+/* ------------------------------------------------------------------------
+ * supervise.c — systemd/upstart notification */
+int supervise_mode(void);            /* SUPERVISED_SYSTEMD, _UPSTART or _NO */
+const char *supervise_mode_name(void);
+void supervise_notify(const char *msg); /* "READY=1", "STATUS=...", "STOPPING=1" */
+void supervise_init(void);
 
 /* ------------------------------------------------------------------------
  * server.c — process-wide state and statistics */
@@ -568,8 +807,146 @@ extern server_state server;
 #define SHUTDOWN_SAVE 2
 void server_request_shutdown(int flags);
 void server_info(struct client *c, sv *sections, int n);
+void server_stat_error(const char *msg);   /* reply.c: every error reply */
+void server_reset_stats(void);             /* CONFIG RESETSTAT */
 size_t server_mem_allocated(void);
 size_t server_rss(void);
+
+/* ------------------------------------------------------------------------
+ * persist.c / snapshot.c / aof.c — persistence (see doc/FORMAT.md)
+ * persist.c: cached settings, the snapshot thread (save rules, SAVE,
+ * BGSAVE, BGREWRITEAOF, shutdown), MISCONF, INFO persistence, fault
+ * injection, start-up load, --check-* modes. snapshot.c: the binary
+ * snapshot. aof.c: the append-only log, group commit, segments, replay. */
+
+/* Little-endian field encoders shared by the file formats and by the
+ * objtype save/load functions. Changing how any of them is used in a
+ * writer changes that file format: bump its version. */
+static inline void enc_u8(buf *b, uint8_t v) { buf_append(b, &v, 1); }
+static inline void enc_u32(buf *b, uint32_t v)
+{
+    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    buf_append(b, t, 4);
+}
+static inline void enc_u64(buf *b, uint64_t v)
+{
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(v >> (8 * i));
+    buf_append(b, t, 8);
+}
+static inline void enc_varint(buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    int n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    buf_append(b, t, (size_t)n);
+}
+static inline uint32_t dec_u32(const char *p)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+static inline uint64_t dec_u64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | (uint8_t)p[i];
+    return v;
+}
+/* Reads a varint at *p (not past end); false when malformed or cut. */
+static inline bool dec_varint(const char **p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = (uint8_t)*(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* persist.c */
+enum { PFAULT_WRITE = 0, PFAULT_FSYNC = 1, PFAULT_RENAME = 2, PFAULT_NKINDS = 3 };
+/* Fault injection (tests, and PERSIST-FAULT with enable-debug-command):
+ * the nth call (1-based, counted from now) of that kind fails with
+ * ENOSPC (write) or EIO (fsync, rename), and the `times - 1` after it too. */
+void persist_fault_set(int kind, long nth, long times);
+/* write(2) all of p (retrying short writes and EINTR), fsync, rename and
+ * directory fsync, through the fault injector. 0 or -1 with errno. */
+int persist_write_all(int fd, const void *p, size_t n);
+size_t persist_write_partial(void); /* bytes the last persist_write_all wrote */
+int persist_fsync(int fd);
+int persist_rename(const char *from, const char *to);
+int persist_fsync_dir(const char *dir);
+/* cmd.c calls this before running a command: refuses writes with MISCONF
+ * while a save or AOF write is failing. Replies and returns false. */
+bool persist_write_allowed(struct client *c, struct command *cmd);
+/* store.c hooks: every store_written (locks held), and store_unlock2 /
+ * store_unlock_dbs just before they release (NOLOCK commands commit
+ * their AOF unit there, while their shards are still locked). */
+void persist_key_written(struct client *c, db *d, sv key);
+void persist_unlocking(void);
+extern _Atomic bool aof_on;          /* appendonly active: records are logged */
+
+/* snapshot.c */
+#define SNAP_VERSION 2 /* 2: set and sorted set values */
+typedef struct snap_info {
+    uint32_t dbs, shards;       /* as written */
+    uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
+    uint64_t lsn_start, lsn_end;/* global LSN when the snapshot began / ended */
+    uint64_t aof_seq;           /* first AOF segment needed on top, 0 none */
+    int64_t created_ms;
+    uint64_t keys, expired, bytes;
+} snap_info;
+enum { SNAP_LOAD = 0, SNAP_CHECK = 1, SNAP_LOAD_KEEP_EXPIRED = 2 };
+/* Writes every database to path (temp file, fsync, rename, dir fsync).
+ * Never leaves a partial file at path. With epoch set, fails (errno
+ * EAGAIN) instead of renaming when *epoch moved meanwhile. 0, or -1 with
+ * the reason. */
+int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *epoch, snap_info *out, char *err,
+                   size_t errlen);
+/* Loads (or, SNAP_CHECK, only verifies) path. Returns 0, 1 when the file
+ * does not exist, -1 with "file 'x': <what> at offset N" in err. */
+int snapshot_read(const char *path, int mode, snap_info *out, char *err, size_t errlen);
+void snap_info_free(snap_info *si);
+/* Live progress of the running save, for INFO */
+extern _Atomic uint64_t snap_keys_done;
+
+/* aof.c */
+/* Called in conn.c before replies go out: waits until this thread's
+ * last AOF record is written (appendfsync always: and fsynced). */
+void aof_wait_written(void);
+/* EXEC (t_multi.c) brackets a transaction with these, locks held, so its
+ * commands form one unit: recovered whole or not at all. */
+void aof_txn_begin(struct client *c);
+void aof_txn_end(struct client *c);
+void aof_wait_all(void);   /* waits for everything logged so far */
+extern _Atomic int aof_fsync_mode;       /* 0 always, 1 everysec, 2 no */
+extern _Atomic uint64_t whole_epoch;     /* bumped by FLUSHDB/FLUSHALL/SWAPDB */
+extern _Atomic bool aof_write_failing;
+extern _Atomic int aof_last_errno;
+extern _Atomic uint64_t aof_bytes_since_base;
+uint64_t aof_current_lsn(void);
+uint64_t aof_current_seq(void);
+uint64_t aof_stream_pos(void);
+void aof_set_names(const char *dirname, const char *basename);
+int aof_begin(bool keep_old, int64_t base_created, bool publish, char *err, size_t errlen);
+int aof_publish(uint64_t seq, int64_t created, char *err, size_t errlen);
+uint64_t aof_roll_begin(char *err, size_t errlen);   /* snapshot start: new segment */
+void aof_roll_complete(uint64_t seq, int64_t created);/* snapshot done: drop older */
+void aof_stop(void);
+int aof_thread_start(void);
+void aof_shutdown(void);
+/* Replays the manifest's segments over the loaded snapshot (si, or NULL). */
+int aof_replay(const snap_info *si, uint64_t *max_lsn, char *err, size_t errlen);
+void aof_set_lsn(uint64_t max_lsn);
+int aof_check_cli(const char *file, bool fix);
 
 static inline uint32_t store_shard_index(uint64_t h) { return (uint32_t)(h & ((uint64_t)cfg.shards - 1)); }
 

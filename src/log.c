@@ -43,14 +43,30 @@ void log_open(void)
  * the file cannot be opened. */
 void log_reopen(void)
 {
-    if (!cfg.logfile || !cfg.logfile[0]) return;
-    int fd = open(cfg.logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    const char *path = __atomic_load_n(&cfg.logfile, __ATOMIC_ACQUIRE);
+    if (!path || !path[0]) {
+        int old = atomic_exchange(&log_fd, 2); /* logfile "": standard error */
+        if (old > 2) close(old);
+        return;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        log_warning("cannot open log file '%s': %s", cfg.logfile, strerror(errno));
+        log_warning("cannot open log file '%s': %s", path, strerror(errno));
         return;
     }
     int old = atomic_exchange(&log_fd, fd);
     if (old > 2) close(old);
+}
+
+/* Start-up: whether the log file can be opened (a daemon must fail before
+ * it reports readiness, not write into the void). 0 or -1 with errno. */
+int log_check(void)
+{
+    if (!cfg.logfile || !cfg.logfile[0]) return 0;
+    int fd = open(cfg.logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
 }
 
 void log_msg(int level, const char *fmt, ...)

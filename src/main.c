@@ -36,8 +36,6 @@ __attribute__((weak)) int persist_cli(int argc, char **argv)
     UNUSED(argv);
     return -1;
 }
-void supervise_notify(const char *msg);
-__attribute__((weak)) void supervise_notify(const char *msg) { UNUSED(msg); }
 
 static const char *allocator(void)
 {
@@ -65,12 +63,21 @@ static void usage(FILE *f)
             "See kvd(8) and kvd.conf(5).\n");
 }
 
+/* cfg.pidfile may be changed by CONFIG SET (protected) from another
+ * thread: read it atomically. */
+static const char *pidfile_path(void)
+{
+    const char *p = __atomic_load_n(&cfg.pidfile, __ATOMIC_ACQUIRE);
+    return p && p[0] ? p : NULL;
+}
+
 static void write_pidfile(void)
 {
-    if (!cfg.pidfile || !cfg.pidfile[0]) return;
-    FILE *f = fopen(cfg.pidfile, "w");
+    const char *path = pidfile_path();
+    if (!path) return;
+    FILE *f = fopen(path, "w");
     if (!f) {
-        log_warning("cannot write pidfile '%s': %s", cfg.pidfile, strerror(errno));
+        log_warning("cannot write pidfile '%s': %s", path, strerror(errno));
         return;
     }
     fprintf(f, "%d\n", (int)getpid());
@@ -108,11 +115,43 @@ static void daemonize(void)
     setsid();
     int fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
+        /* as Redis: a daemon without a logfile logs nowhere; start-up
+         * failures still reach the parent through the pipe */
         dup2(fd, 0);
         dup2(fd, 1);
-        if (cfg.logfile && cfg.logfile[0]) dup2(fd, 2);
+        dup2(fd, 2);
         if (fd > 2) close(fd);
     }
+}
+
+/* One line on how the data is kept, for the start-up log. */
+static void log_persistence(void)
+{
+    buf a, b, d;
+    char ma[128], mb[64], md[256];
+    buf_init_static(&a, ma, sizeof ma);
+    buf_init_static(&b, mb, sizeof mb);
+    buf_init_static(&d, md, sizeof md);
+    const char *save = config_get_value("save", &a);
+    const char *aof = config_get_value("appendonly", &b);
+    const char *file = config_get_value("dbfilename", &d);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "%s", cfg.dir ? cfg.dir : ".");
+    bool snap = save && save[0];
+    bool aofon = aof && strcmp(aof, "yes") == 0;
+    if (!snap && !aofon) {
+        log_notice("persistence: none (save \"\", appendonly no): data lives in memory only; dir %s", cwd);
+    } else {
+        buf_free(&b);
+        buf_init_static(&b, mb, sizeof mb);
+        const char *fsync = config_get_value("appendfsync", &b);
+        log_notice("persistence: snapshots %s%s%s%s, append-only file %s%s; dir %s", snap ? "to '" : "off",
+                   snap ? file : "", snap ? "' on save " : "", snap ? save : "", aofon ? "on, appendfsync " : "off",
+                   aofon ? fsync : "", cwd);
+    }
+    buf_free(&a);
+    buf_free(&b);
+    buf_free(&d);
 }
 
 static void startup_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -127,7 +166,7 @@ static void startup_fail(const char *fmt, ...)
     if (ready_fd >= 0) {
         ssize_t w = write(ready_fd, msg, strlen(msg));
         UNUSED(w);
-    } else if (cfg.logfile && cfg.logfile[0]) {
+    } else if (__atomic_load_n(&cfg.logfile, __ATOMIC_ACQUIRE)[0]) {
         fprintf(stderr, "kvd: %s\n", msg);
     }
     exit(1);
@@ -145,7 +184,7 @@ static void *shutdown_main(void *arg)
     conn_pool_drain();
     expire_reaper_stop();
     persist_shutdown(flags);
-    if (cfg.pidfile && cfg.pidfile[0]) unlink(cfg.pidfile);
+    if (pidfile_path()) unlink(pidfile_path());
     log_notice("kvd is now ready to exit, bye bye...");
     exit(0);
 }
@@ -196,8 +235,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (test_config) {
-        printf("kvd: the configuration %s%s%s is ok\n", cfg.config_file ? "file '" : "",
-               cfg.config_file ? cfg.config_file : "(defaults)", cfg.config_file ? "'" : "");
+        if (cfg.config_file) printf("kvd: configuration file %s test is successful\n", cfg.config_file);
+        else printf("kvd: configuration (defaults and command line) test is successful\n");
         return 0;
     }
 
@@ -210,22 +249,30 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (cfg.daemonize) daemonize();
+    /* under a supervisor the process stays in the foreground (as Redis) */
+    if (cfg.daemonize && supervise_mode() == SUPERVISED_NO) daemonize();
+    if (log_check() != 0) startup_fail("cannot open log file '%s': %s", cfg.logfile, strerror(errno));
     log_open();
-    log_notice("kvd %s (redis-compatible %s) starting, pid=%d, allocator=%s", KVD_VERSION, KVD_REDIS_VERSION,
-               (int)getpid(), allocator());
+    log_notice("kvd %s (redis-compatible %s) starting, pid=%d, bits=%d, allocator=%s", KVD_VERSION,
+               KVD_REDIS_VERSION, (int)getpid(), (int)sizeof(long) * 8, allocator());
     if (cfg.config_file) log_notice("configuration loaded from '%s'", cfg.config_file);
     else log_notice("no config file specified, using the defaults");
+    supervise_init();
 
     store_init();
-    if (persist_load(err, sizeof err) != 0) startup_fail("%s", err);
+    log_notice("store: %d databases x %d shards", cfg.databases, cfg.shards);
+    log_persistence();
+    /* listen first: clients connecting during the load get -LOADING */
+    atomic_store(&server.loading, true);
     if (listen_start(err, sizeof err) != 0) startup_fail("%s", err);
+    if (persist_load(err, sizeof err) != 0) startup_fail("%s", err);
+    atomic_store(&server.loading, false);
     if (expire_reaper_start() != 0) startup_fail("cannot start the reaper thread");
     if (persist_start() != 0) startup_fail("cannot start the persistence threads");
+    log_notice("listening on %s: RESP port %d, text port %d%s%s%s", cfg.bind, cfg.port, cfg.text_port,
+               cfg.text_port ? "" : " (off)", cfg.unixsocket && cfg.unixsocket[0] ? ", unix socket " : "",
+               cfg.unixsocket && cfg.unixsocket[0] ? cfg.unixsocket : "");
     write_pidfile();
-    log_notice("listening: RESP on port %d, text on port %d (bind %s%s%s), %d shards x %d databases",
-               cfg.port, cfg.text_port, cfg.bind, cfg.unixsocket && cfg.unixsocket[0] ? ", unix socket " : "",
-               cfg.unixsocket && cfg.unixsocket[0] ? cfg.unixsocket : "", cfg.shards, cfg.databases);
     log_notice("Ready to accept connections");
     supervise_notify("READY=1\nSTATUS=Ready to accept connections");
     if (ready_fd >= 0) {
@@ -242,12 +289,13 @@ int main(int argc, char **argv)
         if (sig == SIGHUP) {
             log_notice("received SIGHUP, reopening the log file");
             log_reopen();
+            log_notice("log file reopened (SIGHUP)");
             continue;
         }
         if (stopping) {
             if (sig == SIGINT) {
                 log_warning("you insist... exiting now");
-                if (cfg.pidfile && cfg.pidfile[0]) unlink(cfg.pidfile);
+                if (pidfile_path()) unlink(pidfile_path());
                 _exit(1);
             }
             continue;

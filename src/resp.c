@@ -28,13 +28,11 @@ static void argv_push(client *c, size_t off, size_t n)
 static int parse_inline(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     size_t start = *pos;
-    const char *nl = memchr(qb + start, '\n', len - start);
-    /* Redis finds the newline with strchr(), so a NUL before it hides it:
-     * the request stays incomplete until the 64 KiB inline limit. */
-    if (nl) {
-        const char *z = memchr(qb + start, '\0', (size_t)(nl - (qb + start)));
-        if (z) nl = NULL;
-    }
+    /* as Redis, the newline search stops at a NUL byte: such a request
+     * only ends in the "too big" error once 64 KiB have arrived */
+    const char *nul = memchr(qb + start, '\0', len - start);
+    size_t scan = nul ? (size_t)(nul - (qb + start)) : len - start;
+    const char *nl = memchr(qb + start, '\n', scan);
     if (!nl) {
         if (len - start > KVD_INLINE_MAX) {
             *err = "Protocol error: too big inline request";

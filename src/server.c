@@ -76,12 +76,94 @@ static void human(char *out, size_t n, double v)
 
 static _Atomic size_t peak_mem;
 
+/* ---------------------------------------------------------------- errorstats */
+
+/* Error replies counted by their first word ("ERR", "WRONGTYPE"), as
+ * Redis's errorstats. A fixed table: slots are claimed under errstat_mu
+ * and published with a release store of errstat_n, so the common case (a
+ * known code) is a lock-free scan and one atomic add. Like Redis, at most
+ * 128 distinct codes are tracked. */
+#define ERRSTAT_MAX 128
+static struct {
+    char code[32];
+    _Atomic uint64_t count;
+} errstat[ERRSTAT_MAX];
+static _Atomic int errstat_n;
+static pthread_mutex_t errstat_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void server_stat_error(const char *msg)
+{
+    atomic_fetch_add_explicit(&server.stat_total_errors, 1, memory_order_relaxed);
+    size_t n = strcspn(msg, " \r\n");
+    if (n == 0 || n >= sizeof errstat[0].code) return;
+    int k = atomic_load_explicit(&errstat_n, memory_order_acquire);
+    for (int i = 0; i < k; i++) {
+        if (strncmp(errstat[i].code, msg, n) == 0 && errstat[i].code[n] == '\0') {
+            atomic_fetch_add_explicit(&errstat[i].count, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    pthread_mutex_lock(&errstat_mu);
+    k = atomic_load_explicit(&errstat_n, memory_order_relaxed);
+    int i;
+    for (i = 0; i < k; i++)
+        if (strncmp(errstat[i].code, msg, n) == 0 && errstat[i].code[n] == '\0') break;
+    if (i == k && k < ERRSTAT_MAX) {
+        memcpy(errstat[k].code, msg, n);
+        errstat[k].code[n] = '\0';
+        atomic_store_explicit(&errstat[k].count, 0, memory_order_relaxed);
+        atomic_store_explicit(&errstat_n, k + 1, memory_order_release);
+    }
+    if (i < ERRSTAT_MAX) atomic_fetch_add_explicit(&errstat[i].count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&errstat_mu);
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void info_errorstats(buf *b)
+{
+    int k = atomic_load_explicit(&errstat_n, memory_order_acquire);
+    int order[ERRSTAT_MAX];
+    const char *codes[ERRSTAT_MAX];
+    for (int i = 0; i < k; i++) codes[i] = errstat[i].code;
+    qsort(codes, (size_t)k, sizeof codes[0], cmp_code);
+    for (int i = 0; i < k; i++) order[i] = (int)((codes[i] - errstat[0].code) / (long)sizeof errstat[0]);
+    for (int i = 0; i < k; i++) {
+        uint64_t v = atomic_load_explicit(&errstat[order[i]].count, memory_order_relaxed);
+        if (v) buf_printf(b, "errorstat_%s:count=%llu\r\n", errstat[order[i]].code, (unsigned long long)v);
+    }
+}
+
+/* CONFIG RESETSTAT: the counters INFO stats, commandstats and errorstats
+ * show go back to zero. */
+void cmd_reset_stats(void);
+void server_reset_stats(void)
+{
+    atomic_store(&server.stat_commands, 0);
+    atomic_store(&server.stat_connections, 0);
+    atomic_store(&server.stat_expired, 0);
+    atomic_store(&server.stat_expire_cap_reached, 0);
+    atomic_store(&server.stat_keyspace_hits, 0);
+    atomic_store(&server.stat_keyspace_misses, 0);
+    atomic_store(&server.stat_net_in, 0);
+    atomic_store(&server.stat_net_out, 0);
+    atomic_store(&server.stat_total_errors, 0);
+    atomic_store(&stat_rejected_conn, 0);
+    atomic_store(&peak_mem, server_mem_allocated());
+    int k = atomic_load_explicit(&errstat_n, memory_order_acquire);
+    for (int i = 0; i < k; i++) atomic_store_explicit(&errstat[i].count, 0, memory_order_relaxed);
+    cmd_reset_stats();
+}
+
 static bool want(sv *secs, int n, const char *name, bool dflt)
 {
     if (n == 0) return dflt;
     for (int i = 0; i < n; i++) {
         if (sv_eqci(secs[i], name)) return true;
-        if (sv_eqci(secs[i], "all") && strcmp(name, "modules") != 0) return true;
+        if (sv_eqci(secs[i], "all")) return true; /* all but module-made sections: kvd has none */
         if (sv_eqci(secs[i], "everything")) return true;
         if (sv_eqci(secs[i], "default") && dflt) return true;
     }
@@ -138,7 +220,7 @@ void server_info(client *c, sv *secs, int n)
                    "redis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
                    "monotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:thread-per-connection\r\n"
                    "atomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\nprocess_id:%d\r\n"
-                   "process_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\ntext_port:%d\r\n"
+                   "process_supervised:%s\r\nrun_id:%s\r\ntcp_port:%d\r\ntext_port:%d\r\n"
                    "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:%d\r\n"
                    "configured_hz:%d\r\nlru_clock:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n"
                    "io_threads_active:0\r\nshards:%d\r\ndatabases:%d\r\n",
@@ -148,7 +230,7 @@ void server_info(client *c, sv *secs, int n)
 #else
                    0, 0, 0,
 #endif
-                   (int)getpid(), server.runid, cfg.port, cfg.text_port, (long long)util_ustime(),
+                   (int)getpid(), supervise_mode_name(), server.runid, cfg.port, cfg.text_port, (long long)util_ustime(),
                    (long long)((now - server.start_ms) / 1000), (long long)((now - server.start_ms) / 86400000),
                    CFG(hz), CFG(hz), (long long)((now / 1000) & ((1 << 24) - 1)), server.executable,
                    cfg.config_file ? cfg.config_file : "", cfg.shards, cfg.databases);
@@ -219,6 +301,8 @@ void server_info(client *c, sv *secs, int n)
     }
     if (want(secs, n, "stats", true)) {
         SECTION("Stats");
+        long ps_chan, ps_pat, ps_shard;
+        pubsub_counts(&ps_chan, &ps_pat, &ps_shard);
         buf_printf(&b,
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                    "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
@@ -229,8 +313,8 @@ void server_info(client *c, sv *secs, int n)
                    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
                    "expire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\n"
                    "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
-                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-                   "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\n"
+                   "pubsubshard_channels:%ld\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
                    "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
                    "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
                    "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
@@ -246,7 +330,7 @@ void server_info(client *c, sv *secs, int n)
                    (double)atomic_load(&server.stat_expired_stale_perc_x100) / 100.0,
                    (unsigned long long)atomic_load(&server.stat_expire_cap_reached),
                    (unsigned long long)atomic_load(&server.stat_keyspace_hits),
-                   (unsigned long long)atomic_load(&server.stat_keyspace_misses),
+                   (unsigned long long)atomic_load(&server.stat_keyspace_misses), ps_chan, ps_pat, ps_shard,
                    (unsigned long long)atomic_load(&server.stat_total_errors));
     }
     if (want(secs, n, "replication", true)) {
@@ -271,7 +355,7 @@ void server_info(client *c, sv *secs, int n)
                    TV(self.ru_stime), TV(self.ru_utime), TV(children.ru_stime), TV(children.ru_utime),
                    TV(self.ru_stime), TV(self.ru_utime));
     }
-    if (want(secs, n, "modules", true) && n == 0) {
+    if (want(secs, n, "modules", true)) {
         SECTION("Modules");
     }
     if (want(secs, n, "commandstats", false)) {
@@ -280,6 +364,12 @@ void server_info(client *c, sv *secs, int n)
     }
     if (want(secs, n, "errorstats", true)) {
         SECTION("Errorstats");
+        info_errorstats(&b);
+    }
+    if (want(secs, n, "latencystats", false)) {
+        /* per-command latency percentiles are not tracked (yet): the
+         * section is there, empty, so parsers see Redis's layout */
+        SECTION("Latencystats");
     }
     if (want(secs, n, "cluster", true)) {
         SECTION("Cluster");

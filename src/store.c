@@ -6,8 +6,18 @@
  *   1. shard locks, in ascending (db id, shard index) order — a command
  *      that touches several shards takes them all up front in that order;
  *   2. then the AOF / snapshot mutexes;
- *   3. then conn_list_lock / a client's own lock (never held while taking
+ *   3. then the pub/sub registry lock (t_pubsub.c: keyspace notifications
+ *      are published while shard locks are held), then a subscriber's
+ *      outlock (conn_push); never a shard lock while holding either;
+ *   4. then conn_list_lock / a client's own lock (never held while taking
  *      a shard lock).
+ * The WATCH registry (t_multi.c) has no lock of its own: each shard's
+ * watched-key table is guarded by that shard's rwlock (changed only under
+ * the write lock). EXEC takes the shards of its queued commands and of its
+ * watched keys in the order above; a transaction with a whole-db command
+ * takes every shard of every db (store_lock_all), after which shard_*lock
+ * calls on that thread are no-ops (store_locks_held) so the NOLOCK
+ * handlers run unchanged.
  * No socket I/O, no fsync and no unbounded work while a shard lock is held;
  * the reaper releases between bounded batches.
  *
@@ -72,9 +82,54 @@ void store_free_all(void)
     server_dbs = NULL;
 }
 
-void shard_rdlock(shard *s) { pthread_rwlock_rdlock(&s->lock); }
-void shard_wrlock(shard *s) { pthread_rwlock_wrlock(&s->lock); }
-void shard_unlock(shard *s) { pthread_rwlock_unlock(&s->lock); }
+/* Set on a thread that holds every shard of every db (EXEC of a
+ * transaction with whole-db commands): its own shard_*lock calls are then
+ * no-ops. */
+static _Thread_local bool tl_hold_all;
+
+void shard_rdlock(shard *s)
+{
+    if (!tl_hold_all) pthread_rwlock_rdlock(&s->lock);
+}
+void shard_wrlock(shard *s)
+{
+    if (!tl_hold_all) pthread_rwlock_wrlock(&s->lock);
+}
+void shard_unlock(shard *s)
+{
+    if (!tl_hold_all) pthread_rwlock_unlock(&s->lock);
+}
+
+bool store_locks_held(struct client *c)
+{
+    UNUSED(c);
+    return tl_hold_all;
+}
+
+void store_lock_all(void)
+{
+    kvd_assert(!tl_hold_all);
+    for (int i = 0; i < cfg.databases; i++)
+        for (int j = 0; j < cfg.shards; j++) pthread_rwlock_wrlock(&server_dbs[i].shards[j].lock);
+    tl_hold_all = true;
+}
+
+void store_unlock_all(void)
+{
+    kvd_assert(tl_hold_all);
+    tl_hold_all = false;
+    for (int i = cfg.databases - 1; i >= 0; i--)
+        for (int j = cfg.shards - 1; j >= 0; j--) pthread_rwlock_unlock(&server_dbs[i].shards[j].lock);
+}
+
+/* A key was deleted because its deadline passed (lazily here, or by the
+ * reaper): WATCH and keyspace notifications see it as Redis does. The
+ * shard's write lock is held; key stays valid for the call. */
+void store_key_expired(db *d, sv key)
+{
+    watch_key_written(NULL, d, key);
+    notify_keyspace_event(NOTIFY_EXPIRED, "expired", d, key);
+}
 
 uint64_t store_hash(sv key) { return util_hash(key.p, key.n); }
 
@@ -238,6 +293,7 @@ entry *store_lookup_write(db *d, sv key)
     if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_mstime()) {
         store_delete_entry(s, e);
         atomic_fetch_add_explicit(&server.stat_expired, 1, memory_order_relaxed);
+        store_key_expired(d, key);
         return NULL;
     }
     return e;
@@ -296,6 +352,7 @@ entry *store_set_string(db *d, sv key, sv val, int64_t expire, bool keepttl)
         *pp = e;
         s->count++;
         if (expire >= 0) expire_heap_add(s, e);
+        notify_keyspace_event(NOTIFY_NEW, "new", d, key);
     }
     return e;
 }
@@ -345,6 +402,7 @@ entry *store_add_ptr(db *d, sv key, int type, void *v, int64_t expire)
         *pp = e;
         s->count++;
         if (expire >= 0) expire_heap_add(s, e);
+        notify_keyspace_event(NOTIFY_NEW, "new", d, key);
     }
     return e;
 }
@@ -376,7 +434,10 @@ bool store_delete(db *d, sv key)
     if (!e) return false;
     bool live = !store_expired(e, util_mstime());
     store_delete_entry(s, e);
-    if (!live) atomic_fetch_add_explicit(&server.stat_expired, 1, memory_order_relaxed);
+    if (!live) {
+        atomic_fetch_add_explicit(&server.stat_expired, 1, memory_order_relaxed);
+        store_key_expired(d, key);
+    }
     return live;
 }
 
@@ -522,9 +583,18 @@ __attribute__((weak)) void block_key_written(struct client *c, db *d, sv key)
     UNUSED(key);
 }
 
+__attribute__((weak)) void persist_key_written(struct client *c, db *d, sv key)
+{
+    UNUSED(c);
+    UNUSED(d);
+    UNUSED(key);
+}
+__attribute__((weak)) void persist_unlocking(void) {}
+
 void store_written(struct client *c, db *d, sv key)
 {
     atomic_fetch_add_explicit(&server.stat_dirty, 1, memory_order_relaxed);
+    persist_key_written(c, d, key); /* persist.c: what the AOF logs */
     watch_key_written(c, d, key);  /* t_multi.c: WATCH (key.p NULL: whole db) */
     block_key_written(c, d, key);  /* block.c: wake clients blocked on key */
 }
@@ -582,6 +652,7 @@ void store_lock2(db *a, sv ka, db *b, sv kb, shard **sa, shard **sb)
 
 void store_unlock2(shard *sa, shard *sb)
 {
+    persist_unlocking(); /* a NOLOCK command's AOF unit, shards still locked */
     shard_unlock(sa);
     if (sb != sa) shard_unlock(sb);
 }
@@ -599,6 +670,7 @@ void store_lock_dbs(int *dbids, int n)
 
 void store_unlock_dbs(int *dbids, int n)
 {
+    persist_unlocking();
     for (int i = n - 1; i >= 0; i--) {
         if (i && dbids[i] == dbids[i - 1]) continue;
         for (int j = cfg.shards - 1; j >= 0; j--) shard_unlock(&server_dbs[dbids[i]].shards[j]);

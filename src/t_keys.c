@@ -36,6 +36,7 @@ static void del_generic(client *c, int style)
     for (int j = 1; j < c->argc; j++) {
         if (store_delete(c->db, c->argv[j])) {
             store_written(c, c->db, c->argv[j]);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, c->argv[j]);
             n++;
         }
     }
@@ -260,6 +261,8 @@ static void rename_generic(client *c, bool nx)
     store_move(c->db, src, c->db, b);
     store_written(c, c->db, a);
     store_written(c, c->db, b);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_from", c->db, a);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_to", c->db, b);
     if (nx) reply_int(c, 1);
     else reply_ok(c);
 }
@@ -287,6 +290,8 @@ static void move_command(client *c)
     store_move(c->db, e, dst, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     store_written(c, dst, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", dst, c->argv[1]);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }
@@ -327,6 +332,7 @@ static void copy_command(client *c)
     }
     store_copy(e, dst, b);
     store_written(c, dst, b);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", dst, b);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }
@@ -344,14 +350,15 @@ static void flush_dbs(client *c, int *ids, int n)
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (i && ids[i] == ids[i - 1]) continue;
+        /* before emptying: WATCH touches only keys that existed */
+        sv none = {NULL, 0};
+        store_written(c, &server_dbs[ids[i]], none);
         for (int j = 0; j < cfg.shards; j++) {
             shard *s = &server_dbs[ids[i]].shards[j];
             if (s->count) {
                 store_swap_shards(s, &old[k++]);
             }
         }
-        sv none = {NULL, 0};
-        store_written(c, &server_dbs[ids[i]], none);
     }
     store_unlock_dbs(ids, n);
     for (int i = 0; i < k; i++) store_flush_shard(&old[i]);
@@ -375,13 +382,13 @@ static void flushdb_command(client *c)
     reply_ok(c);
 }
 
+/* Each database is flushed atomically (all its shards held together);
+ * databases one after another, so no thread ever holds more than one
+ * database's shard locks. */
 static void flushall_command(client *c)
 {
     if (!flush_opts(c)) return;
-    int *ids = malloc(sizeof(int) * (size_t)cfg.databases);
-    for (int i = 0; i < cfg.databases; i++) ids[i] = i;
-    flush_dbs(c, ids, cfg.databases);
-    free(ids);
+    for (int i = 0; i < cfg.databases; i++) flush_dbs(c, &i, 1);
     reply_ok(c);
 }
 
@@ -401,14 +408,31 @@ static void swapdb_command(client *c)
         return;
     }
     if (a != b) {
-        int ids[2] = {(int)a, (int)b};
-        store_lock_dbs(ids, 2);
-        for (int j = 0; j < cfg.shards; j++)
-            store_swap_shards(&server_dbs[a].shards[j], &server_dbs[b].shards[j]);
+        /* shard by shard: each pair is swapped under both locks (lower db
+         * first), so a key is always wholly in one database and no thread
+         * holds more than two shard locks (TSan tracks at most 64) */
+        db *lo = &server_dbs[a < b ? a : b], *hi = &server_dbs[a < b ? b : a];
         sv none = {NULL, 0};
-        store_written(c, &server_dbs[a], none);
-        store_written(c, &server_dbs[b], none);
-        store_unlock_dbs(ids, 2);
+        for (int j = 0; j < cfg.shards; j++) {
+            if (!store_locks_held(c)) {
+                shard_wrlock(&lo->shards[j]);
+                shard_wrlock(&hi->shards[j]);
+            }
+            if (j == 0) {
+                /* WATCH: keys that exist in either db before the swap */
+                watch_key_written(c, lo, none);
+                watch_key_written(c, hi, none);
+            }
+            store_swap_shards(&lo->shards[j], &hi->shards[j]);
+            if (j == cfg.shards - 1) {
+                store_written(c, lo, none);
+                store_written(c, hi, none);
+            }
+            if (!store_locks_held(c)) {
+                shard_unlock(&hi->shards[j]);
+                shard_unlock(&lo->shards[j]);
+            }
+        }
     }
     reply_ok(c);
 }
@@ -543,12 +567,14 @@ static void expire_generic(client *c, long long unit, bool absolute, const char 
         if ((flags & EXP_GT) && (cur < 0 || when <= cur)) goto no;
         if ((flags & EXP_LT) && cur >= 0 && when >= cur) goto no;
     }
-    if (when <= util_mstime()) {
+    bool del = when <= util_mstime();
+    if (del) {
         store_delete(c->db, c->argv[1]);
     } else {
         store_set_expire(store_shard_of(c->db, c->argv[1]), e, when);
     }
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, del ? "del" : "expire", c->db, c->argv[1]);
     reply_int(c, 1);
     return;
 no:
@@ -595,6 +621,7 @@ static void persist_command(client *c)
     }
     store_set_expire(store_shard_of(c->db, c->argv[1]), e, -1);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "persist", c->db, c->argv[1]);
     reply_int(c, 1);
 }
 

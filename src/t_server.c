@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void config_set_command(client *c);
@@ -180,6 +181,7 @@ static void reset_command(client *c)
     block_reset_client(c);
     multi_reset_client(c);
     pubsub_reset_client(c);
+    monitor_reset_client(c);
     pthread_mutex_lock(&c->lock);
     c->dbid = 0;
     c->db = &server_dbs[0];
@@ -193,21 +195,184 @@ static void reset_command(client *c)
 
 /* ---------------------------------------------------------------- CLIENT */
 
+/* State other features own, asked for by CLIENT LIST from another thread
+ * (conn_list_lock held): they must read it with atomics or their own lock.
+ * The weak defaults describe a client without subscriptions or MULTI. */
+__attribute__((weak)) void pubsub_client_counts(client *c, int *sub, int *psub, int *ssub)
+{
+    UNUSED(c);
+    *sub = *psub = *ssub = 0;
+}
+__attribute__((weak)) int multi_client_queued(client *c)
+{
+    UNUSED(c);
+    return -1;
+}
+
+/* Redis's container commands: CLIENT LIST shows them as name|subcommand. */
+static bool is_container(const char *name)
+{
+    static const char *const names[] = {"client", "config", "command", "memory", "latency", "slowlog",
+                                        "object", "script", "function", "pubsub", "xinfo", "xgroup",
+                                        "acl", "cluster", "module", NULL};
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0) return true;
+    return false;
+}
+
+/* The CLIENT LIST / CLIENT INFO line of x, with Redis 7.0's fields in its
+ * order (lib-name and lib-ver, from 7.2, last). me is the client asking:
+ * its own line shows the command running now. conn_list_lock held. */
+static void client_info_line(buf *b, client *x, client *me)
+{
+    int64_t now = util_mstime();
+    int fl = atomic_load_explicit(&x->flags, memory_order_relaxed);
+    int sub, psub, ssub;
+    pubsub_client_counts(x, &sub, &psub, &ssub);
+    int multi = multi_client_queued(x);
+    char flags[16], *f = flags;
+    if (fl & CLIENT_MONITOR) *f++ = 'O';
+    if (sub + psub + ssub > 0) *f++ = 'P';
+    if (multi >= 0) *f++ = 'x';
+    if (fl & CLIENT_BLOCKED) *f++ = 'b';
+    if (fl & CLIENT_CLOSE_AFTER_REPLY) *f++ = 'c';
+    if (fl & CLIENT_CLOSE_ASAP) *f++ = 'A';
+    if (fl & CLIENT_UNIX) *f++ = 'U';
+    if (f == flags) *f++ = 'N';
+    *f = '\0';
+    char cmdname[96];
+    size_t argvmem = 0;
+    if (x == me && me->argc > 0) {
+        command *cur = me->cmd ? me->cmd : me->lastcmd;
+        const char *n = cur ? cur->name : "NULL";
+        if (cur && is_container(n) && me->argc > 1 && me->argv[1].n < 40) {
+            int k = snprintf(cmdname, sizeof cmdname, "%s|", n);
+            for (size_t i = 0; i < me->argv[1].n; i++) {
+                char ch = me->argv[1].p[i];
+                cmdname[k++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+            }
+            cmdname[k] = '\0';
+        } else {
+            snprintf(cmdname, sizeof cmdname, "%s", n);
+        }
+        for (int i = 0; i < me->argc; i++) argvmem += me->argv[i].n;
+    }
+    size_t omem = 0;
+    pthread_mutex_lock(&x->outlock);
+    omem = x->async.len;
+    pthread_mutex_unlock(&x->outlock);
+    pthread_mutex_lock(&x->lock);
+    if (x != me) {
+        if (!x->info_cmd) snprintf(cmdname, sizeof cmdname, "NULL");
+        else if (x->info_sub[0]) snprintf(cmdname, sizeof cmdname, "%s|%s", x->info_cmd->name, x->info_sub);
+        else snprintf(cmdname, sizeof cmdname, "%s", x->info_cmd->name);
+    }
+    size_t qb = x == me ? me->qbuf.len : x->info_qbuf, qbf = x == me ? me->qbuf.cap - me->qbuf.len : x->info_qbuf_free;
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%d psub=%d "
+               "ssub=%d multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+               "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
+               (unsigned long long)x->id, x->addr, x->laddr, x->fd,
+               x->name ? x->name : "", (long long)((now - x->ctime) / 1000),
+               (long long)((now - x->last_interaction) / 1000), flags, x->dbid, sub, psub, ssub, multi, qb, qbf,
+               argvmem, qb + qbf, qb, omem, qb + qbf + omem + argvmem + sizeof(client), cmdname,
+               x->proto == PROTO_RESP3 ? 3 : 2);
+    if (x->lib_name || x->lib_ver)
+        buf_printf(b, " lib-name=%s lib-ver=%s", x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
+    buf_appendc(b, '\n');
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* CLIENT LIST / KILL filters. */
+typedef struct client_filter {
+    client *me;
+    uint64_t *ids;
+    int nids;
+    int type;          /* -1 any, 0 normal, 1 pubsub, 2 nothing (master/replica) */
+    const char *addr, *laddr;
+    bool skipme;
+    bool none;         /* a filter no client can match (user other than default) */
+    /* results */
+    buf *out;
+    int killed;
+} client_filter;
+
+static bool client_matches(client *x, client_filter *f)
+{
+    int fl = atomic_load_explicit(&x->flags, memory_order_relaxed);
+    if (fl & CLIENT_CLOSE_ASAP) return false; /* already killed: on its way out */
+    if (f->none) return false;
+    if (f->nids) {
+        bool hit = false;
+        for (int i = 0; i < f->nids; i++)
+            if (f->ids[i] == x->id) hit = true;
+        if (!hit) return false;
+    }
+    if (f->type >= 0) {
+        int sub, psub, ssub;
+        pubsub_client_counts(x, &sub, &psub, &ssub);
+        int t = sub + psub + ssub > 0 ? 1 : 0;
+        if (f->type != t) return false;
+    }
+    if (f->addr && strcmp(x->addr, f->addr) != 0) return false;
+    if (f->laddr && strcmp(x->laddr, f->laddr) != 0) return false;
+    return true;
+}
+
 static void list_cb(client *x, void *ctx)
 {
-    buf *b = ctx;
-    conn_client_info(b, x);
+    client_filter *f = ctx;
+    if (client_matches(x, f)) client_info_line(f->out, x, f->me);
 }
+
+static void kill_cb(client *x, void *ctx)
+{
+    client_filter *f = ctx;
+    if (!client_matches(x, f)) return;
+    if (f->skipme && x == f->me) return;
+    if (x == f->me) {
+        atomic_fetch_or(&x->flags, CLIENT_CLOSE_AFTER_REPLY);
+    } else {
+        atomic_fetch_or(&x->flags, CLIENT_CLOSE_ASAP);
+        shutdown(x->fd, SHUT_RDWR);
+        conn_wake(x); /* a client waiting in poll() notices at once */
+    }
+    f->killed++;
+}
+
+/* TYPE argument: 0 normal, 1 pubsub, 2 a type kvd never has; -1 bad. */
+static int client_type(sv t)
+{
+    if (sv_eqci(t, "normal")) return 0;
+    if (sv_eqci(t, "pubsub")) return 1;
+    if (sv_eqci(t, "master") || sv_eqci(t, "replica") || sv_eqci(t, "slave")) return 2;
+    return -1;
+}
+
+/* Subcommand arities, as Redis 7.0's command table has them. */
+static const struct { const char *name; int arity; } client_sub_arity[] = {
+    {"help", 2}, {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2},
+    {"list", -2}, {"kill", -3}, {"no-evict", 3}, {"no-touch", 3},
+};
 
 static void client_command(client *c)
 {
     sv sub = c->argv[1];
-    /* CLIENT INFO/LIST show this very command for the caller, as Redis */
-    pthread_mutex_lock(&c->lock);
-    c->info_cmd = c->cmd;
-    memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
-    pthread_mutex_unlock(&c->lock);
-    if (sv_eqci(sub, "help") && c->argc == 2) {
+    int known = -1;
+    for (size_t i = 0; i < sizeof client_sub_arity / sizeof client_sub_arity[0]; i++)
+        if (sv_eqci(sub, client_sub_arity[i].name)) known = (int)i;
+    if (known < 0) {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", (int)(sub.n > 128 ? 128 : sub.n), sub.p);
+        return;
+    }
+    int ar = client_sub_arity[known].arity;
+    if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
+        char n[48];
+        snprintf(n, sizeof n, "client|%s", client_sub_arity[known].name);
+        reply_err_arity(c, n);
+        return;
+    }
+    if (sv_eqci(sub, "help")) {
         static const char *const help[] = {
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "GETNAME", "    Return the name of the current connection.",
@@ -218,8 +383,10 @@ static void client_command(client *c)
             "    Kill connections. Options are:",
             "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
             "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
-            "    * ID <client-id>", "      Kill connections by client id.",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+            "    * USER <username>", "      Kill connections authenticated by <username>.",
             "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>", "      Kill connections by client id.",
             "LIST [options ...]", "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
@@ -230,23 +397,23 @@ static void client_command(client *c)
             "HELP", "    Print this help.",
         };
         reply_help(c, help, sizeof help / sizeof help[0]);
-    } else if (sv_eqci(sub, "id") && c->argc == 2) {
+    } else if (sv_eqci(sub, "id")) {
         reply_int(c, (long long)c->id);
-    } else if (sv_eqci(sub, "getname") && c->argc == 2) {
+    } else if (sv_eqci(sub, "getname")) {
         pthread_mutex_lock(&c->lock);
         char *n = c->name ? strdup(c->name) : NULL;
         pthread_mutex_unlock(&c->lock);
         if (n) reply_bulk_cstr(c, n);
         else reply_null(c);
         free(n);
-    } else if (sv_eqci(sub, "setname") && c->argc == 3) {
+    } else if (sv_eqci(sub, "setname")) {
         if (!valid_name(c->argv[2])) {
             reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
             return;
         }
         set_name(c, c->argv[2]);
         reply_ok(c);
-    } else if (sv_eqci(sub, "setinfo") && c->argc == 4) {
+    } else if (sv_eqci(sub, "setinfo")) {
         sv v = c->argv[3];
         bool name = sv_eqci(c->argv[2], "lib-name");
         if (!name && !sv_eqci(c->argv[2], "lib-ver")) {
@@ -264,133 +431,118 @@ static void client_command(client *c)
         *f = v.n ? kvd_strndup(v.p, v.n) : NULL;
         pthread_mutex_unlock(&c->lock);
         reply_ok(c);
-    } else if (sv_eqci(sub, "info") && c->argc == 2) {
+    } else if (sv_eqci(sub, "info")) {
         buf b;
         buf_init_static(&b, NULL, 0);
         pthread_mutex_lock(&conn_list_lock);
-        conn_client_info(&b, c);
+        client_info_line(&b, c, c);
         pthread_mutex_unlock(&conn_list_lock);
         reply_verbatim(c, b.p, b.len, "txt");
         buf_free(&b);
     } else if (sv_eqci(sub, "list")) {
         buf b;
         buf_init_static(&b, NULL, 0);
-        uint64_t *ids = NULL;
-        int nids = 0;
+        client_filter f = {.me = c, .type = -1, .out = &b};
         for (int j = 2; j < c->argc; j++) {
             if (sv_eqci(c->argv[j], "type") && j + 1 < c->argc) {
                 sv t = c->argv[++j];
-                if (!sv_eqci(t, "normal") && !sv_eqci(t, "master") && !sv_eqci(t, "replica") &&
-                    !sv_eqci(t, "slave") && !sv_eqci(t, "pubsub")) {
+                f.type = client_type(t);
+                if (f.type < 0) {
                     reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t.n, t.p);
-                    free(ids);
-                    return;
-                }
-                if (!sv_eqci(t, "normal")) {
-                    reply_verbatim(c, "", 0, "txt");
-                    free(ids);
+                    free(f.ids);
                     return;
                 }
             } else if (sv_eqci(c->argv[j], "id") && j + 1 < c->argc) {
-                ids = realloc(ids, sizeof(uint64_t) * (size_t)c->argc);
+                f.ids = realloc(f.ids, sizeof(uint64_t) * (size_t)c->argc);
+                if (!f.ids) abort();
                 for (j++; j < c->argc; j++) {
                     long long v;
                     if (!util_str2ll(c->argv[j].p, c->argv[j].n, &v) || v <= 0) {
                         reply_error(c, "ERR Invalid client ID");
-                        free(ids);
+                        free(f.ids);
                         return;
                     }
-                    ids[nids++] = (uint64_t)v;
+                    f.ids[f.nids++] = (uint64_t)v;
                 }
             } else {
                 reply_err_syntax(c);
-                free(ids);
+                free(f.ids);
                 return;
             }
         }
-        if (nids) {
-            conn_foreach(list_cb, &b);
-            /* keep only the listed ids */
-            buf out;
-            buf_init_static(&out, NULL, 0);
-            size_t off = 0;
-            while (off < b.len) {
-                char *nl = memchr(b.p + off, '\n', b.len - off);
-                size_t end = nl ? (size_t)(nl - b.p) + 1 : b.len;
-                unsigned long long id = strtoull(b.p + off + 3, NULL, 10);
-                for (int i = 0; i < nids; i++)
-                    if (ids[i] == id) buf_append(&out, b.p + off, end - off);
-                off = end;
-            }
-            buf_free(&b);
-            b = out;
-        } else {
-            conn_foreach(list_cb, &b);
-        }
-        free(ids);
+        conn_foreach(list_cb, &f);
+        free(f.ids);
         reply_verbatim(c, b.p ? b.p : "", b.len, "txt");
         buf_free(&b);
-    } else if (sv_eqci(sub, "kill") && c->argc >= 3) {
+    } else if (sv_eqci(sub, "kill")) {
+        client_filter f = {.me = c, .type = -1, .skipme = true};
+        char *addr = NULL, *laddr = NULL;
+        uint64_t id = 0;
         if (c->argc == 3) {
-            char *addr = kvd_strndup(c->argv[2].p, c->argv[2].n);
-            int n = conn_kill(0, addr, NULL, 0, c);
+            /* old form: CLIENT KILL addr:port, an error when nobody matched */
+            addr = kvd_strndup(c->argv[2].p, c->argv[2].n);
+            f.addr = addr;
+            f.skipme = false;
+            conn_foreach(kill_cb, &f);
             free(addr);
-            if (n == 0) reply_error(c, "ERR No such client");
+            if (f.killed == 0) reply_error(c, "ERR No such client");
             else reply_ok(c);
             return;
         }
-        uint64_t id = 0;
-        char *addr = NULL, *laddr = NULL;
-        int skipme = 1;
-        bool bad = false, none = false;
-        for (int j = 2; j < c->argc && !bad; j += 2) {
+        for (int j = 2; j < c->argc; j += 2) {
             if (j + 1 >= c->argc) {
-                bad = true;
-                break;
+                reply_err_syntax(c);
+                goto kill_done;
             }
             sv k = c->argv[j], v = c->argv[j + 1];
             if (sv_eqci(k, "id")) {
                 long long x;
                 if (!util_str2ll(v.p, v.n, &x) || x <= 0) {
                     reply_error(c, "ERR client-id should be greater than 0");
-                    free(addr);
-                    free(laddr);
-                    return;
+                    goto kill_done;
                 }
                 id = (uint64_t)x;
+                f.ids = &id;
+                f.nids = 1;
             } else if (sv_eqci(k, "addr")) {
                 free(addr);
                 addr = kvd_strndup(v.p, v.n);
+                f.addr = addr;
             } else if (sv_eqci(k, "laddr")) {
                 free(laddr);
                 laddr = kvd_strndup(v.p, v.n);
+                f.laddr = laddr;
             } else if (sv_eqci(k, "skipme")) {
-                if (sv_eqci(v, "yes")) skipme = 1;
-                else if (sv_eqci(v, "no")) skipme = 0;
-                else bad = true;
+                if (sv_eqci(v, "yes")) f.skipme = true;
+                else if (sv_eqci(v, "no")) f.skipme = false;
+                else {
+                    reply_err_syntax(c);
+                    goto kill_done;
+                }
             } else if (sv_eqci(k, "type")) {
-                if (!sv_eqci(v, "normal")) none = true;
+                f.type = client_type(v);
+                if (f.type < 0) {
+                    reply_errorf(c, "ERR Unknown client type '%.*s'", (int)v.n, v.p);
+                    goto kill_done;
+                }
             } else if (sv_eqci(k, "user")) {
-                if (!(v.n == 7 && memcmp(v.p, "default", 7) == 0)) none = true;
-            } else if (sv_eqci(k, "maxage")) {
-                none = true;
+                if (!(v.n == 7 && memcmp(v.p, "default", 7) == 0)) {
+                    reply_errorf(c, "ERR No such user '%.*s'", (int)v.n, v.p);
+                    goto kill_done;
+                }
             } else {
-                bad = true;
+                reply_err_syntax(c);
+                goto kill_done;
             }
         }
-        if (bad) {
-            reply_err_syntax(c);
-        } else {
-            int n = none ? 0 : conn_kill(id, addr, laddr, skipme, c);
-            reply_int(c, n);
-        }
+        conn_foreach(kill_cb, &f);
+        reply_int(c, f.killed);
+    kill_done:
         free(addr);
         free(laddr);
-    } else if ((sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) && c->argc == 3) {
+    } else if (sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) {
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);
-    } else {
-        unknown_sub(c, "CLIENT");
     }
 }
 
@@ -627,41 +779,54 @@ static void info_command(client *c) { server_info(c, c->argv + 1, c->argc - 1); 
 
 static void config_command(client *c)
 {
+    static const struct { const char *name; int arity; } subs[] = {
+        {"get", -3}, {"set", -4}, {"resetstat", 2}, {"rewrite", 2}, {"help", 2},
+    };
     sv sub = c->argv[1];
-    if (sv_eqci(sub, "get") && c->argc >= 3) {
+    int known = -1;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (sv_eqci(sub, subs[i].name)) known = (int)i;
+    if (known < 0) {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", (int)(sub.n > 128 ? 128 : sub.n), sub.p);
+        return;
+    }
+    int ar = subs[known].arity;
+    if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
+        char n[32];
+        snprintf(n, sizeof n, "config|%s", subs[known].name);
+        reply_err_arity(c, n);
+        return;
+    }
+    if (sv_eqci(sub, "get")) {
         config_get(c, c->argv + 2, c->argc - 2);
     } else if (sv_eqci(sub, "set")) {
         config_set_command(c);
-    } else if (sv_eqci(sub, "resetstat") && c->argc == 2) {
-        atomic_store(&server.stat_commands, 0);
-        atomic_store(&server.stat_connections, 0);
-        atomic_store(&server.stat_expired, 0);
-        atomic_store(&server.stat_expire_cap_reached, 0);
-        atomic_store(&server.stat_keyspace_hits, 0);
-        atomic_store(&server.stat_keyspace_misses, 0);
-        atomic_store(&server.stat_net_in, 0);
-        atomic_store(&server.stat_net_out, 0);
-        atomic_store(&server.stat_total_errors, 0);
-        atomic_store(&stat_rejected_conn, 0);
-        void cmd_reset_stats(void);
-        cmd_reset_stats();
+    } else if (sv_eqci(sub, "resetstat")) {
+        server_reset_stats();
         reply_ok(c);
-    } else if (sv_eqci(sub, "rewrite") && c->argc == 2) {
+    } else if (sv_eqci(sub, "rewrite")) {
         char err[512];
-        if (config_rewrite(err, sizeof err) != 0) reply_errorf(c, "ERR %s", err);
-        else reply_ok(c);
-    } else if (sv_eqci(sub, "help")) {
+        if (config_rewrite(err, sizeof err) != 0) {
+            log_warning("CONFIG REWRITE failed: %s", err);
+            reply_errorf(c, "ERR %s", err);
+        } else {
+            reply_ok(c);
+        }
+    } else {
         static const char *const help[] = {
             "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-            "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-            "RESETSTAT", "    Reset statistics reported by the INFO command.",
-            "REWRITE", "    Rewrite the configuration file.",
-            "HELP", "    Print this help.",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
         };
         reply_help(c, help, sizeof help / sizeof help[0]);
-    } else {
-        unknown_sub(c, "CONFIG");
     }
 }
 

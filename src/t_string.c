@@ -98,6 +98,8 @@ static bool set_generic(client *c, sv key, sv val, int flags, int64_t expire, in
         store_set_string(c->db, key, val, expire, (flags & SET_KEEPTTL) != 0);
     }
     store_written(c, c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "set", c->db, key);
+    if (expire >= 0) notify_keyspace_event(NOTIFY_GENERIC, "expire", c->db, key);
     if (!(flags & SET_GET)) {
         if (ok_reply) reply_int(c, 1);
         else reply_ok(c);
@@ -180,6 +182,7 @@ static void getdel_command(client *c)
     reply_bulk_sv(c, ent_strsv(e));
     store_delete(c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, c->argv[1]);
 }
 
 /* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] */
@@ -216,12 +219,15 @@ static void getex_command(client *c)
     reply_bulk_sv(c, ent_strsv(e));
     shard *s = store_shard_of(c->db, c->argv[1]);
     if (when >= 0) {
-        if (when <= util_mstime()) store_delete(c->db, c->argv[1]);
+        bool del = when <= util_mstime();
+        if (del) store_delete(c->db, c->argv[1]);
         else store_set_expire(s, e, when);
         store_written(c, c->db, c->argv[1]);
+        notify_keyspace_event(NOTIFY_GENERIC, del ? "del" : "expire", c->db, c->argv[1]);
     } else if (persist && (e->flags & ENT_EXPIRE)) {
         store_set_expire(s, e, -1);
         store_written(c, c->db, c->argv[1]);
+        notify_keyspace_event(NOTIFY_GENERIC, "persist", c->db, c->argv[1]);
     }
 }
 
@@ -252,6 +258,7 @@ static void mset_generic(client *c, bool nx)
     for (int j = 1; j < c->argc; j += 2) {
         store_set_string(c->db, c->argv[j], c->argv[j + 1], -1, false);
         store_written(c, c->db, c->argv[j]);
+        notify_keyspace_event(NOTIFY_STRING, "set", c->db, c->argv[j]);
     }
     if (nx) reply_int(c, 1);
     else reply_ok(c);
@@ -284,6 +291,7 @@ static void incr_generic(client *c, long long by)
     sv nv = {tmp, (size_t)n};
     store_set_string(c->db, c->argv[1], nv, -1, true);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_STRING, "incrby", c->db, c->argv[1]);
     reply_int(c, v);
 }
 
@@ -342,6 +350,7 @@ static void incrbyfloat_command(client *c)
     sv nv = {tmp, (size_t)n};
     store_set_string(c->db, c->argv[1], nv, -1, true);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", c->db, c->argv[1]);
     reply_bulk(c, tmp, (size_t)n);
 }
 
@@ -362,6 +371,7 @@ static void append_command(client *c)
         memcpy(ent_val(e) + old, add.p, add.n);
     }
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_STRING, "append", c->db, c->argv[1]);
     reply_int(c, e->vlen);
 }
 
@@ -439,6 +449,7 @@ static void setrange_command(client *c)
     }
     memcpy(ent_val(e) + off, val.p, val.n);
     store_written(c, c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_STRING, "setrange", c->db, c->argv[1]);
     reply_int(c, e->vlen);
 }
 

@@ -26,11 +26,6 @@ static void argv_reserve(sv **argv, int *cap, int need)
     *cap = ncap;
 }
 
-/* A word separator: the blanks, and NUL, which ends an unquoted word as in
- * redis-cli. (NUL once ended a word without being skipped, so the splitter
- * looped forever adding empty words: found by fuzz_resp.) */
-static bool is_blank(char ch) { return ch == '\0' || isspace((unsigned char)ch); }
-
 /* Splits a line into words: blanks separate; "..." accepts \n \r \t \b \a
  * \" \\ and \xHH; '...' is literal but for \'; a closing quote must be
  * followed by a blank or the end of the line. Returns the word count, or -1
@@ -39,8 +34,11 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
 {
     size_t i = 0;
     int argc = 0;
+    /* like a C string, the line ends at a NUL byte (as Redis splits it) */
+    const char *nul = memchr(line, '\0', n);
+    if (nul) n = (size_t)(nul - line);
     for (;;) {
-        while (i < n && is_blank(line[i])) i++;
+        while (i < n && isspace((unsigned char)line[i])) i++;
         if (i >= n) break;
         size_t wstart = scratch->len;
         bool inq = false, insq = false, done = false;
@@ -64,7 +62,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                     }
                     buf_appendc(scratch, e);
                 } else if (ch == '"') {
-                    if (i + 1 < n && !is_blank(line[i + 1])) return -1;
+                    if (i + 1 < n && !isspace((unsigned char)line[i + 1])) return -1;
                     done = true;
                 } else {
                     buf_appendc(scratch, ch);
@@ -76,7 +74,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                     i++;
                     buf_appendc(scratch, '\'');
                 } else if (ch == '\'') {
-                    if (i + 1 < n && !is_blank(line[i + 1])) return -1;
+                    if (i + 1 < n && !isspace((unsigned char)line[i + 1])) return -1;
                     done = true;
                 } else {
                     buf_appendc(scratch, ch);
@@ -88,7 +86,7 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
                 }
                 char ch = line[i];
                 switch (ch) {
-                case ' ': case '\n': case '\r': case '\t': case '\0':
+                case ' ': case '\n': case '\r': case '\t':
                     done = true;
                     break;
                 case '"': inq = true; break;
@@ -104,16 +102,24 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
         (*argv)[argc].n = scratch->len - wstart;
         argc++;
     }
-    /* (only empty words, as in `""`, leave scratch unallocated: no NULL + 0) */
+    /* (only empty words, as in `""`, leave scratch unallocated: no NULL + 0,
+     * found by fuzz_resp) */
     for (int k = 0; k < argc; k++)
         (*argv)[k].p = scratch->p ? scratch->p + (uintptr_t)(*argv)[k].p : "";
     return argc;
 }
 
+/* Parses one line-terminated request (a Redis inline request or a text
+ * protocol line) from qb[*pos..len). As in Redis, the newline search stops
+ * at a NUL byte, so such a request only ends in the "too big" error once
+ * 64 KiB have arrived. The line is consumed even when its quotes are
+ * unbalanced (PARSE_ERR): the text protocol carries on after the error. */
 int text_parse(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     size_t start = *pos;
-    const char *nl = memchr(qb + start, '\n', len - start);
+    const char *nul = memchr(qb + start, '\0', len - start);
+    size_t scan = nul ? (size_t)(nul - (qb + start)) : len - start;
+    const char *nl = memchr(qb + start, '\n', scan);
     if (!nl) {
         if (len - start > KVD_INLINE_MAX) {
             *err = "Protocol error: too big inline request";

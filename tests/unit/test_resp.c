@@ -139,6 +139,12 @@ START_TEST(test_too_big_lines)
     big[0] = '*';
     for (size_t i = 1; i < n; i++) big[i] = '1';
     check_err(big, n, "Protocol error: too big mbulk count string");
+    /* a NUL before the newline hides it, as in Redis: only the 64 KiB
+     * limit ends such a request */
+    memset(big, 'a', n);
+    memcpy(big, "abc\0def\nPING\r\n", 15);
+    check_err(big, n, "Protocol error: too big inline request");
+    memset(big, '1', n);
     memcpy(big, "*1\r\n$", 5);
     check_err(big, n, "Protocol error: too big bulk count string");
     free(big);

@@ -43,6 +43,23 @@ START_TEST(test_split)
 }
 END_TEST
 
+/* regression: a NUL byte made the splitter loop forever, emitting empty
+ * words until memory ran out (found by the garbage-sender test) */
+START_TEST(test_split_nul_byte)
+{
+    buf scratch;
+    buf_init_static(&scratch, NULL, 0);
+    sv *argv = NULL;
+    int cap = 0;
+    const char line[] = "abc \0 def";
+    ck_assert_int_eq(text_split(line, sizeof line - 1, &scratch, &argv, &cap), 1);
+    ck_assert(argv[0].n == 3 && memcmp(argv[0].p, "abc", 3) == 0);
+    ck_assert_int_eq(text_split("\0", 1, &scratch, &argv, &cap), 0);
+    free(argv);
+    buf_free(&scratch);
+}
+END_TEST
+
 static client *tclient(void)
 {
     client *c = calloc(1, sizeof *c);
@@ -147,6 +164,7 @@ Suite *make_suite_text(void)
     Suite *s = suite_create("text");
     TCase *tc = tcase_create("text");
     tcase_add_test(tc, test_split);
+    tcase_add_test(tc, test_split_nul_byte);
     tcase_add_test(tc, test_render_scalars);
     tcase_add_test(tc, test_render_arrays);
     tcase_add_test(tc, test_text_parse_partial);

@@ -1,0 +1,261 @@
+/* skiplist.c — the ordered half of the large sorted set encoding: a skip
+ * list (Pugh, p = 1/4, at most 32 levels) ordered by (score, member bytes),
+ * whose links carry spans so rank <-> node is O(log n) both ways, with a
+ * backward link at level 0 for reverse walks. Its nodes start with an
+ * mnode header so that the same allocation is also the node of the member
+ * dict (mdict.c): one allocation per member, found by name in O(1) through
+ * the dict and by score or rank in O(log n) through the list. Also here:
+ * score and lex range specifications and their tests, shared with the
+ * packed encoding. No locks: the key's shard lock covers it. */
+#include "kvd.h"
+
+#include <stdlib.h>
+
+int sv_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    int r = memcmp(a, b, an < bn ? an : bn);
+    if (r) return r;
+    return an < bn ? -1 : an > bn;
+}
+
+const char *zn_keyp(const mnode *n) { return zn_member((znode *)(uintptr_t)n); }
+
+static int random_level(void)
+{
+    int level = 1;
+    while (level < ZSL_MAXLEVEL && (util_rand64() & 0xFFFF) < 0x4000) level++;
+    return level;
+}
+
+static znode *node_alloc(int level, size_t n)
+{
+    znode *x = malloc(sizeof(znode) + (size_t)level * sizeof(zlevel) + n);
+    if (!x) abort();
+    x->level = (uint32_t)level;
+    x->spare = 0;
+    x->back = NULL;
+    for (int i = 0; i < level; i++) {
+        x->lv[i].fwd = NULL;
+        x->lv[i].span = 0;
+    }
+    return x;
+}
+
+znode *zsl_node_new(double score, const char *p, size_t n)
+{
+    znode *x = node_alloc(random_level(), n);
+    x->score = score;
+    x->h.next = NULL;
+    x->h.len = (uint32_t)n;
+    x->h.hash = md_hash(p, n);
+    memcpy(zn_member(x), p, n);
+    return x;
+}
+
+size_t zn_size(const znode *x) { return sizeof(znode) + x->level * sizeof(zlevel) + x->h.len; }
+
+void zsl_init(zsl *l)
+{
+    l->header = node_alloc(ZSL_MAXLEVEL, 0);
+    l->header->h.len = 0;
+    l->header->score = 0;
+    l->tail = NULL;
+    l->length = 0;
+    l->level = 1;
+}
+
+void zsl_free_nodes(zsl *l)
+{
+    znode *x = l->header->lv[0].fwd;
+    while (x) {
+        znode *next = x->lv[0].fwd;
+        free(x);
+        x = next;
+    }
+    free(l->header);
+    l->header = l->tail = NULL;
+    l->length = 0;
+}
+
+/* Is node x ordered before (score, p/n)? */
+static inline bool node_lt(const znode *x, double score, const char *p, size_t n)
+{
+    return x->score < score || (x->score == score && sv_cmp(zn_member((znode *)(uintptr_t)x), x->h.len, p, n) < 0);
+}
+
+void zsl_insert(zsl *l, znode *x)
+{
+    znode *update[ZSL_MAXLEVEL];
+    uint64_t rank[ZSL_MAXLEVEL];
+    const char *m = zn_member(x);
+    znode *y = l->header;
+    update[0] = y;
+    rank[0] = 0;
+    for (int i = l->level - 1; i >= 0; i--) {
+        rank[i] = i == l->level - 1 ? 0 : rank[i + 1];
+        while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) {
+            rank[i] += y->lv[i].span;
+            y = y->lv[i].fwd;
+        }
+        update[i] = y;
+    }
+    int lvl = (int)x->level;
+    if (lvl > l->level) {
+        for (int i = l->level; i < lvl; i++) {
+            rank[i] = 0;
+            update[i] = l->header;
+            update[i]->lv[i].span = l->length;
+        }
+        l->level = lvl;
+    }
+    for (int i = 0; i < lvl; i++) {
+        x->lv[i].fwd = update[i]->lv[i].fwd;
+        update[i]->lv[i].fwd = x;
+        x->lv[i].span = update[i]->lv[i].span - (rank[0] - rank[i]);
+        update[i]->lv[i].span = (rank[0] - rank[i]) + 1;
+    }
+    for (int i = lvl; i < l->level; i++) update[i]->lv[i].span++;
+    x->back = update[0] == l->header ? NULL : update[0];
+    if (x->lv[0].fwd) x->lv[0].fwd->back = x;
+    else l->tail = x;
+    l->length++;
+}
+
+void zsl_unlink(zsl *l, znode *x)
+{
+    znode *update[ZSL_MAXLEVEL];
+    const char *m = zn_member(x);
+    znode *y = l->header;
+    update[0] = y;
+    for (int i = l->level - 1; i >= 0; i--) {
+        while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) y = y->lv[i].fwd;
+        update[i] = y;
+    }
+    kvd_assert(update[0]->lv[0].fwd == x);
+    for (int i = 0; i < l->level; i++) {
+        if (update[i]->lv[i].fwd == x) {
+            update[i]->lv[i].span += x->lv[i].span - 1;
+            update[i]->lv[i].fwd = x->lv[i].fwd;
+        } else {
+            update[i]->lv[i].span -= 1;
+        }
+    }
+    if (x->lv[0].fwd) x->lv[0].fwd->back = x->back;
+    else l->tail = x->back;
+    while (l->level > 1 && !l->header->lv[l->level - 1].fwd) l->level--;
+    l->length--;
+}
+
+void zsl_update_score(zsl *l, znode *x, double score)
+{
+    if ((!x->back || x->back->score < score) && (!x->lv[0].fwd || x->lv[0].fwd->score > score)) {
+        x->score = score;
+        return;
+    }
+    zsl_unlink(l, x);
+    x->score = score;
+    zsl_insert(l, x);
+}
+
+uint64_t zsl_rank(const zsl *l, const znode *x)
+{
+    const char *m = zn_member((znode *)(uintptr_t)x);
+    uint64_t rank = 0;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--) {
+        while (y->lv[i].fwd && (y->lv[i].fwd == x || node_lt(y->lv[i].fwd, x->score, m, x->h.len))) {
+            rank += y->lv[i].span;
+            y = y->lv[i].fwd;
+        }
+        if (y == x) return rank;
+    }
+    return 0;
+}
+
+znode *zsl_by_rank(const zsl *l, uint64_t rank)
+{
+    uint64_t seen = 0;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--) {
+        while (y->lv[i].fwd && seen + y->lv[i].span <= rank) {
+            seen += y->lv[i].span;
+            y = y->lv[i].fwd;
+        }
+        if (seen == rank) return y == l->header ? NULL : y;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- ranges */
+
+bool zr_empty(const zrange *r) { return r->min > r->max || (r->min == r->max && (r->minex || r->maxex)); }
+bool zr_gte_min(double v, const zrange *r) { return r->minex ? v > r->min : v >= r->min; }
+bool zr_lte_max(double v, const zrange *r) { return r->maxex ? v < r->max : v <= r->max; }
+
+bool zl_gte_min(sv m, const zlex *r)
+{
+    if (r->mininf) return r->mininf < 0;
+    int c = sv_cmp(m.p, m.n, r->min.p, r->min.n);
+    return r->minex ? c > 0 : c >= 0;
+}
+
+bool zl_lte_max(sv m, const zlex *r)
+{
+    if (r->maxinf) return r->maxinf > 0;
+    int c = sv_cmp(m.p, m.n, r->max.p, r->max.n);
+    return r->maxex ? c < 0 : c <= 0;
+}
+
+bool zl_empty(const zlex *r)
+{
+    if (r->mininf > 0 || r->maxinf < 0) return true;
+    if (r->mininf < 0 || r->maxinf > 0) return false;
+    int c = sv_cmp(r->min.p, r->min.n, r->max.p, r->max.n);
+    return c > 0 || (c == 0 && (r->minex || r->maxex));
+}
+
+static inline sv zn_sv(const znode *x)
+{
+    sv v = {zn_member((znode *)(uintptr_t)x), x->h.len};
+    return v;
+}
+
+znode *zsl_first_in_range(const zsl *l, const zrange *r)
+{
+    if (zr_empty(r) || !l->tail || !zr_gte_min(l->tail->score, r)) return NULL;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--)
+        while (y->lv[i].fwd && !zr_gte_min(y->lv[i].fwd->score, r)) y = y->lv[i].fwd;
+    y = y->lv[0].fwd;
+    return y && zr_lte_max(y->score, r) ? y : NULL;
+}
+
+znode *zsl_last_in_range(const zsl *l, const zrange *r)
+{
+    znode *first = l->header->lv[0].fwd;
+    if (zr_empty(r) || !first || !zr_lte_max(first->score, r)) return NULL;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--)
+        while (y->lv[i].fwd && zr_lte_max(y->lv[i].fwd->score, r)) y = y->lv[i].fwd;
+    return y != l->header && zr_gte_min(y->score, r) ? y : NULL;
+}
+
+znode *zsl_first_in_lex(const zsl *l, const zlex *r)
+{
+    if (zl_empty(r) || !l->tail || !zl_gte_min(zn_sv(l->tail), r)) return NULL;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--)
+        while (y->lv[i].fwd && !zl_gte_min(zn_sv(y->lv[i].fwd), r)) y = y->lv[i].fwd;
+    y = y->lv[0].fwd;
+    return y && zl_lte_max(zn_sv(y), r) ? y : NULL;
+}
+
+znode *zsl_last_in_lex(const zsl *l, const zlex *r)
+{
+    znode *first = l->header->lv[0].fwd;
+    if (zl_empty(r) || !first || !zl_lte_max(zn_sv(first), r)) return NULL;
+    znode *y = l->header;
+    for (int i = l->level - 1; i >= 0; i--)
+        while (y->lv[i].fwd && zl_lte_max(zn_sv(y->lv[i].fwd), r)) y = y->lv[i].fwd;
+    return y != l->header && zl_gte_min(zn_sv(y), r) ? y : NULL;
+}

@@ -1,0 +1,334 @@
+"""Persistence: snapshots on SHUTDOWN/SAVE/BGSAVE, restart with absolute
+TTLs, the AOF (restart, truncated tail, CONFIG SET appendonly yes), damage
+refused with file and offset, MISCONF on a failing disk and recovery, the
+INFO persistence fields, and the offline checkers."""
+
+import os
+import subprocess
+import threading
+import time
+
+import harness
+from harness import Err, OK, Status, wait_for
+from persistlib import Proc, info, wait_info
+
+KVD_ONLY = True  # our own processes, files and formats
+
+MISCONF_RDB = Err(b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+                  b"persist to disk. Commands that may modify the data set are disabled, because this "
+                  b"instance is configured to report errors during writes if RDB snapshotting fails "
+                  b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+                  b"the RDB error.")
+
+
+def run_tool(*args):
+    p = subprocess.run([harness.CONFIG["server"]] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+def flip(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x10]))
+
+
+def test_shutdown_writes_final_snapshot(srv):
+    p = Proc("--save", "3600 1").start()
+    try:
+        c = p.conn()
+        c.cmd("SET", "k", "v")
+        c.cmd("SELECT", "5")
+        c.cmd("SET", b"\x00bin", b"\xff\x00")
+        c.send(harness.encode("SHUTDOWN"))
+        assert p.wait_exit() == 0
+        assert os.path.exists(p.path("kvd.snap"))
+        p.start()
+        c = p.conn()
+        assert c.cmd("GET", "k") == b"v"
+        c.cmd("SELECT", "5")
+        assert c.cmd("GET", b"\x00bin") == b"\xff\x00"
+        # save "" and no AOF: no final snapshot, SHUTDOWN NOSAVE neither
+        c.cmd("SET", "k", "changed")
+        c.send(harness.encode("SHUTDOWN", "NOSAVE"))
+        p.wait_exit()
+        p.start()
+        assert p.conn().cmd("GET", "k") == b"v"
+    finally:
+        p.cleanup()
+
+
+def test_save_bgsave_lastsave_info(srv):
+    p = Proc("--save", "").start()
+    try:
+        c = p.conn()
+        t0 = c.cmd("LASTSAVE")
+        assert isinstance(t0, int)
+        c.cmd("SET", "a", "1")
+        assert info(c)["rdb_changes_since_last_save"] == "1"
+        assert c.cmd("SAVE") == OK
+        assert info(c)["rdb_changes_since_last_save"] == "0"
+        assert c.cmd("BGSAVE") == Status(b"Background saving started")
+        wait_info(c, "rdb_bgsave_in_progress", "0")
+        i = info(c)
+        for f in ("loading", "rdb_changes_since_last_save", "rdb_bgsave_in_progress", "rdb_last_save_time",
+                  "rdb_last_bgsave_status", "rdb_last_bgsave_time_sec", "aof_enabled",
+                  "aof_rewrite_in_progress", "aof_last_write_status", "aof_last_bgrewrite_status"):
+            assert f in i, f
+        assert i["rdb_last_bgsave_status"] == "ok" and i["aof_enabled"] == "0"
+        assert c.cmd("LASTSAVE") >= t0
+        assert c.cmd("BGREWRITEAOF") in (Status(b"Background append only file rewriting started"),
+                                         Status(b"Background append only file rewriting scheduled"))
+    finally:
+        p.cleanup()
+
+
+def test_restart_keeps_ttls_absolute(srv):
+    for args in (["--save", "3600 1"], ["--save", "", "--appendonly", "yes"]):
+        p = Proc(*args).start()
+        try:
+            c = p.conn()
+            c.cmd("SET", "px", "v", "PX", "60000")
+            c.cmd("SET", "bare", "v", "120")
+            c.cmd("SETEX", "sx", "300", "v")
+            c.cmd("SET", "e", "v")
+            c.cmd("EXPIRE", "e", "400")
+            c.cmd("SET", "gone", "v", "PX", "150")
+            want = {k: c.cmd("PEXPIRETIME", k) for k in ("px", "bare", "sx", "e")}
+            time.sleep(0.3)
+            if "--appendonly" in args:
+                p.kill9()
+            else:
+                c.send(harness.encode("SHUTDOWN"))
+                p.wait_exit()
+            p.start()
+            c = p.conn()
+            for k, t in want.items():
+                assert c.cmd("PEXPIRETIME", k) == t, (args, k)
+            assert c.cmd("EXISTS", "gone") == 0
+        finally:
+            p.cleanup()
+
+
+def test_aof_restart_and_truncated_tail(srv):
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
+    try:
+        c = p.conn()
+        for i in range(50):
+            c.cmd("INCR", "n")
+        c.cmd("MSET", "x", "1", "y", "2", "z", "3")
+        p.kill9()
+        seg = p.segments()[-1]
+        size = os.path.getsize(seg)
+        with open(seg, "r+b") as f:
+            f.truncate(size - 5)
+        p.start()
+        c = p.conn()
+        assert c.cmd("GET", "n") == b"50"
+        assert c.cmd("MGET", "x", "y", "z") == [None, None, None]  # the cut record, whole
+        assert "truncated record" in p.log()
+    finally:
+        p.cleanup()
+
+
+def test_flipped_byte_refused_with_offset(srv):
+    p = Proc("--save", "3600 1").start()
+    try:
+        c = p.conn()
+        for i in range(20):
+            c.cmd("SET", "key%d" % i, "value%d" % i)
+        c.send(harness.encode("SHUTDOWN"))
+        p.wait_exit()
+        snap = p.path("kvd.snap")
+        flip(snap, os.path.getsize(snap) // 2)
+        rc = p.start(expect_fail=True)
+        assert rc != 0
+        log = p.log()
+        assert "kvd.snap" in log and "offset" in log, log[-2000:]
+        code, out = run_tool("--check-snapshot", snap)
+        assert code == 1 and "offset" in out, out
+        # the file was not overwritten
+        assert os.path.exists(snap)
+    finally:
+        p.cleanup()
+    p = Proc("--save", "", "--appendonly", "yes").start()
+    try:
+        c = p.conn()
+        c.cmd("SET", "k", "a value of some length")
+        c.cmd("SET", "k2", "another value")
+        p.kill9()
+        seg = p.segments()[-1]
+        data = open(seg, "rb").read()
+        flip(seg, data.index(b"a value of") + 3)  # a byte inside a value
+        rc = p.start(expect_fail=True)
+        assert rc != 0
+        log = p.log()
+        assert ".seg" in log and "offset" in log, log[-2000:]
+        code, out = run_tool("--check-aof", seg)
+        assert code == 1 and "checksum" in out, out
+        code, out = run_tool("--check-aof", seg, "--fix")
+        assert code == 0, out
+        p.start()
+        assert p.conn().cmd("EXISTS", "k") == 0  # cut at the damage
+    finally:
+        p.cleanup()
+
+
+def test_check_tools_report(srv):
+    p = Proc("--save", "3600 1", "--appendonly", "yes").start()
+    try:
+        c = p.conn()
+        c.cmd("SET", "a", "1")
+        c.cmd("SAVE")
+        c.cmd("SET", "b", "2")
+        c.send(harness.encode("SHUTDOWN", "NOSAVE"))
+        p.wait_exit()
+        code, out = run_tool("--check-snapshot", p.path("kvd.snap"))
+        assert code == 0 and "1 keys" in out and "valid" in out, out
+        code, out = run_tool("--check-aof", p.path("appendonlydir", "appendonly.aof.manifest"))
+        assert code == 0 and "valid" in out, out
+        code, out = run_tool("--check-snapshot", p.path("nope"))
+        assert code == 2
+    finally:
+        p.cleanup()
+
+
+def test_misconf_on_failing_snapshot_and_recovery(srv):
+    p = Proc("--save", "3600 1", "--enable-debug-command", "yes").start()
+    try:
+        c = p.conn()
+        c.cmd("SET", "before", "1")
+        assert c.cmd("PERSIST-FAULT", "WRITE", "1", "1") == OK  # disk full on the next write
+        assert c.cmd("BGSAVE") == Status(b"Background saving started")
+        wait_info(c, "rdb_last_bgsave_status", "err")
+        assert c.cmd("SET", "k", "v") == MISCONF_RDB
+        assert c.cmd("PING") == MISCONF_RDB  # as Redis
+        assert c.cmd("GET", "before") == b"1"
+        assert "error writing" in p.log()
+        # space is back: a good save lifts the refusal
+        assert c.cmd("BGSAVE") == Status(b"Background saving started")
+        wait_info(c, "rdb_last_bgsave_status", "ok")
+        assert c.cmd("SET", "k", "v") == OK
+        # a failing SAVE answers -ERR and keeps the last good file
+        c.cmd("PERSIST-FAULT", "FSYNC", "1", "1")
+        assert c.cmd("SAVE") == Err(b"ERR")
+        c.cmd("CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
+        assert c.cmd("SET", "k2", "v") == OK
+        c.send(harness.encode("SHUTDOWN", "NOSAVE"))
+        p.wait_exit()
+        p.start()
+        c = p.conn()
+        # the last good snapshot is the one that lifted the refusal
+        assert c.cmd("GET", "before") == b"1", p.log()
+        assert c.cmd("EXISTS", "k", "k2") == 0
+    finally:
+        p.cleanup()
+
+
+def test_aof_disk_full_nothing_acked_lost(srv):
+    p = Proc("--save", "", "--appendonly", "yes", "--enable-debug-command", "yes").start()
+    try:
+        c = p.conn()
+        other = p.conn()
+        c.cmd("SET", "a", "1")
+        c.cmd("PERSIST-FAULT", "WRITE", "1", "4")  # the next 4 AOF writes fail
+        c.send(harness.encode("SET", "b", "2"))
+        seen = []
+
+        def poke():
+            for _ in range(100):
+                r = other.cmd("SET", "c", "3")
+                seen.append(r)
+                if isinstance(r, Err):
+                    return
+                time.sleep(0.01)
+        t = threading.Thread(target=poke)
+        t.start()
+        t.join(10)
+        assert any(isinstance(r, Err) and r.startswith(b"MISCONF Errors writing to the AOF file: No space")
+                   for r in seen), seen
+        assert c.read_reply() == OK  # acknowledged once the retry wrote it
+        wait_info(c, "aof_last_write_status", "ok")
+        assert c.cmd("SET", "d", "4") == OK
+        p.kill9()
+        p.start()
+        c = p.conn()
+        assert c.cmd("MGET", "a", "b", "d") == [b"1", b"2", b"4"]
+    finally:
+        p.cleanup()
+
+
+def test_config_set_appendonly_at_run_time(srv):
+    p = Proc("--save", "").start()
+    try:
+        c = p.conn()
+        c.cmd("SET", "old", "1")
+        assert c.cmd("CONFIG", "SET", "appendonly", "yes") == OK
+        wait_info(c, "aof_enabled", "1")
+        wait_info(c, "aof_rewrite_in_progress", "0")
+        wait_for(lambda: os.path.exists(p.path("appendonlydir", "appendonly.aof.manifest")), 10)
+        c.cmd("SET", "new", "2")
+        c.cmd("INCR", "old")
+        p.kill9()
+        p.args += ["--appendonly", "yes"]
+        p.start()
+        c = p.conn()
+        assert c.cmd("MGET", "old", "new") == [b"2", b"2"]
+    finally:
+        p.cleanup()
+
+
+def test_snapshot_compacts_aof(srv):
+    p = Proc("--save", "", "--appendonly", "yes").start()
+    try:
+        c = p.conn()
+        for i in range(200):
+            c.cmd("INCR", "ctr")
+        first = p.segments()
+        assert c.cmd("BGREWRITEAOF") == Status(b"Background append only file rewriting started")
+        wait_for(lambda: info(c)["aof_rewrites"] == "1", 10)
+        for i in range(100):
+            c.cmd("INCR", "ctr")
+        segs = p.segments()
+        assert first[0] not in segs  # older segments deleted
+        p.kill9()
+        p.start()
+        assert p.conn().cmd("GET", "ctr") == b"300"
+        assert "already in the snapshot" in p.log()
+    finally:
+        p.cleanup()
+
+
+def test_loading_reply_and_progress(srv):
+    p = Proc("--save", "3600 1").start()
+    try:
+        c = p.conn()
+        val = b"x" * 100
+        for chunk in range(20):
+            c.pipeline([("SET", "k%d" % (chunk * 10000 + i), val) for i in range(10000)])
+        c.send(harness.encode("SHUTDOWN"))
+        p.wait_exit()
+        p.port = harness.free_port()
+        logf = open(p.logpath, "ab")
+        p.proc = subprocess.Popen(p.argv(), stdout=logf, stderr=subprocess.STDOUT, cwd=p.dir,
+                                  start_new_session=True)
+        logf.close()
+        replies = set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                r = harness.RawConn(p.port, timeout=2).cmd("DBSIZE")
+            except OSError:
+                time.sleep(0.002)
+                continue
+            replies.add(r if isinstance(r, int) else bytes(r))
+            if isinstance(r, int):
+                break
+        assert 200000 in replies, replies
+        for r in replies:
+            assert r == 200000 or r == b"LOADING kvd is loading the dataset in memory", r
+        assert "DB loaded from disk" in p.log()
+    finally:
+        p.cleanup()

@@ -1,0 +1,463 @@
+/* test_snapshot.c — the binary snapshot: round trips of every edge (empty
+ * and binary keys and values, a large value, expiries, many databases, a
+ * pointer type through its save/load), refusal of every kind of damage
+ * (each byte flipped, every truncation, unknown version, bad magic,
+ * trailing bytes) with file and offset, a type without an encoding refused
+ * loudly, and fault injection (the nth write, fsync or rename fails) that
+ * must leave the previous snapshot untouched and loadable. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kvd.h"
+
+static char tmpdir[256];
+
+static void flush_all(void)
+{
+    for (int d = 0; d < cfg.databases; d++)
+        for (int i = 0; i < cfg.shards; i++) store_flush_shard(&server_dbs[d].shards[i]);
+}
+
+static void setup(void)
+{
+    if (!server_dbs) {
+        config_defaults();
+        cfg.shards = 4;
+        cfg.databases = 4;
+        util_hash_seed_random();
+        store_init();
+        cmd_init();
+    }
+    flush_all();
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/kvd-snap-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    for (int k = 0; k < PFAULT_NKINDS; k++) persist_fault_set(k, 0, 0);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    ck_assert_int_eq(chdir("/"), 0);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static sv S(const char *s) { return sv_of(s); }
+
+static void put(int dbid, sv key, sv val, int64_t exp)
+{
+    db *d = &server_dbs[dbid];
+    shard *s = store_shard_of(d, key);
+    shard_wrlock(s);
+    store_set_string(d, key, val, exp, false);
+    shard_unlock(s);
+}
+
+/* The value of key in dbid, or NULL; *exp gets its deadline. */
+static entry *get(int dbid, sv key, int64_t *exp)
+{
+    entry *e = store_lookup_read(&server_dbs[dbid], key);
+    if (e && exp) *exp = ent_expire(e);
+    return e;
+}
+
+static uint64_t count_all(void)
+{
+    uint64_t n = 0;
+    for (int d = 0; d < cfg.databases; d++)
+        for (int i = 0; i < cfg.shards; i++) n += server_dbs[d].shards[i].count;
+    return n;
+}
+
+static void save_ok(const char *path)
+{
+    char err[512] = "";
+    snap_info si;
+    int r = snapshot_write(path, 0, NULL, &si, err, sizeof err);
+    ck_assert_msg(r == 0, "save failed: %s", err);
+    snap_info_free(&si);
+}
+
+static int load(const char *path, char *err, size_t errlen)
+{
+    snap_info si;
+    int r = snapshot_read(path, SNAP_LOAD, &si, err, errlen);
+    if (r == 0) snap_info_free(&si);
+    return r;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)sz + 1);
+    ck_assert_int_eq(fread(p, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    *n = (size_t)sz;
+    return p;
+}
+
+static void spit(const char *path, const char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+START_TEST(test_roundtrip_edges)
+{
+    char big[1 << 16];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7);
+    int64_t later = util_mstime() + 3600 * 1000;
+    put(0, S(""), S("empty key"), -1);
+    put(0, S("empty value"), S(""), -1);
+    put(0, (sv){"\x00\xff\r\n", 4}, (sv){"\x00\x01\x02\x00", 4}, -1);
+    put(0, S("big"), (sv){big, sizeof big}, -1);
+    put(0, S("ttl"), S("v"), later);
+    put(0, S("dead"), S("v"), util_mstime() - 1); /* already expired: not written */
+    for (int d = 0; d < cfg.databases; d++) {
+        char k[32], v[32];
+        for (int i = 0; i < 50; i++) {
+            snprintf(k, sizeof k, "db%d-key%d", d, i);
+            snprintf(v, sizeof v, "val%d", i * d);
+            put(d, S(k), S(v), -1);
+        }
+    }
+    uint64_t before = count_all();
+    save_ok("rt.snap");
+    flush_all();
+    ck_assert_uint_eq(count_all(), 0);
+    char err[512];
+    ck_assert_int_eq(load("rt.snap", err, sizeof err), 0);
+    ck_assert_uint_eq(count_all(), before - 1);
+    int64_t exp;
+    entry *e = get(0, S(""), NULL);
+    ck_assert(e && e->vlen == 9 && !memcmp(ent_val(e), "empty key", 9));
+    e = get(0, S("empty value"), NULL);
+    ck_assert(e && e->vlen == 0);
+    e = get(0, (sv){"\x00\xff\r\n", 4}, NULL);
+    ck_assert(e && e->vlen == 4 && !memcmp(ent_val(e), "\x00\x01\x02\x00", 4));
+    e = get(0, S("big"), NULL);
+    ck_assert(e && e->vlen == sizeof big && !memcmp(ent_val(e), big, sizeof big));
+    e = get(0, S("ttl"), &exp);
+    ck_assert(e);
+    ck_assert_int_eq(exp, later); /* absolute deadline kept to the ms */
+    ck_assert_ptr_null(get(0, S("dead"), NULL));
+    for (int d = 0; d < cfg.databases; d++) {
+        char k[32], v[32];
+        snprintf(k, sizeof k, "db%d-key%d", d, 49);
+        snprintf(v, sizeof v, "val%d", 49 * d);
+        e = get(d, S(k), NULL);
+        ck_assert(e && e->vlen == strlen(v) && !memcmp(ent_val(e), v, e->vlen));
+    }
+}
+END_TEST
+
+START_TEST(test_empty_dataset)
+{
+    save_ok("empty.snap");
+    char err[512];
+    ck_assert_int_eq(load("empty.snap", err, sizeof err), 0);
+    ck_assert_uint_eq(count_all(), 0);
+    ck_assert_int_eq(load("missing.snap", err, sizeof err), 1);
+}
+END_TEST
+
+START_TEST(test_expired_since_save_dropped)
+{
+    put(1, S("soon"), S("x"), util_mstime() + 50);
+    put(1, S("stays"), S("y"), -1);
+    save_ok("exp.snap");
+    flush_all();
+    util_clock_jump(1000);
+    char err[512];
+    snap_info si;
+    ck_assert_int_eq(snapshot_read("exp.snap", SNAP_LOAD, &si, err, sizeof err), 0);
+    ck_assert_uint_eq(si.keys, 1);
+    ck_assert_uint_eq(si.expired, 1);
+    snap_info_free(&si);
+    util_clock_jump(-1000);
+    ck_assert_ptr_null(get(1, S("soon"), NULL));
+    ck_assert_ptr_nonnull(get(1, S("stays"), NULL));
+}
+END_TEST
+
+/* ---- a pointer type for the tests: a blob with a fixed tag */
+
+typedef struct blob {
+    size_t n;
+    char p[];
+} blob;
+static void blob_free(void *v) { free(v); }
+static void *blob_dup(const void *v)
+{
+    const blob *b = v;
+    blob *c = malloc(sizeof *c + b->n);
+    memcpy(c, b, sizeof *c + b->n);
+    return c;
+}
+static size_t blob_mem(const void *v) { return sizeof(blob) + ((const blob *)v)->n; }
+static const char *blob_enc(const void *v)
+{
+    UNUSED(v);
+    return "raw";
+}
+static void blob_save(buf *b, const void *v)
+{
+    const blob *x = v;
+    buf_append(b, "BL", 2);
+    buf_append(b, x->p, x->n);
+}
+static void *blob_load(const char *p, size_t n, const char **err)
+{
+    if (n < 2 || memcmp(p, "BL", 2) != 0) {
+        *err = "bad blob";
+        return NULL;
+    }
+    blob *b = malloc(sizeof *b + n - 2);
+    b->n = n - 2;
+    memcpy(b->p, p + 2, n - 2);
+    return b;
+}
+static const objtype blob_type = {"testblob", blob_free, blob_dup, blob_mem, blob_enc, blob_save, blob_load};
+static const objtype nosave_type = {"nosave", blob_free, blob_dup, blob_mem, blob_enc, NULL, NULL};
+
+START_TEST(test_pointer_type_roundtrip)
+{
+    const objtype *saved = obj_types[OBJ_HASH];
+    obj_register(OBJ_HASH, &blob_type);
+    blob *b = malloc(sizeof *b + 5);
+    b->n = 5;
+    memcpy(b->p, "hello", 5);
+    db *d = &server_dbs[0];
+    store_add_ptr(d, S("h"), OBJ_HASH, b, -1);
+    save_ok("ptr.snap");
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("ptr.snap", err, sizeof err), 0);
+    entry *e = get(0, S("h"), NULL);
+    ck_assert(e && e->type == OBJ_HASH);
+    blob *x = ent_ptr(e);
+    ck_assert(x->n == 5 && !memcmp(x->p, "hello", 5));
+    /* --check-snapshot parses values too */
+    snap_info si;
+    ck_assert_int_eq(snapshot_read("ptr.snap", SNAP_CHECK, &si, err, sizeof err), 0);
+    snap_info_free(&si);
+    flush_all();
+    obj_register(OBJ_HASH, saved);
+}
+END_TEST
+
+START_TEST(test_type_without_encoding_refused)
+{
+    const objtype *saved = obj_types[OBJ_SET];
+    put(0, S("ok"), S("1"), -1);
+    save_ok("good.snap");
+    obj_register(OBJ_SET, &nosave_type);
+    blob *b = malloc(sizeof *b + 1);
+    b->n = 1;
+    store_add_ptr(&server_dbs[0], S("s"), OBJ_SET, b, -1);
+    char err[512] = "";
+    snap_info si;
+    ck_assert_int_eq(snapshot_write("good.snap", 0, NULL, &si, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "no snapshot encoding") != NULL, "%s", err);
+    flush_all();
+    obj_register(OBJ_SET, saved);
+    /* the earlier file is untouched */
+    ck_assert_int_eq(load("good.snap", err, sizeof err), 0);
+    ck_assert_ptr_nonnull(get(0, S("ok"), NULL));
+    /* and a file holding a type this build cannot load is refused */
+    obj_register(OBJ_SET, &blob_type);
+    b = malloc(sizeof *b + 1);
+    b->n = 1;
+    b->p[0] = 'z';
+    store_add_ptr(&server_dbs[0], S("s"), OBJ_SET, b, -1);
+    save_ok("typed.snap");
+    flush_all();
+    obj_register(OBJ_SET, &nosave_type);
+    ck_assert_int_eq(load("typed.snap", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot load") && strstr(err, "offset"), "%s", err);
+    obj_register(OBJ_SET, saved);
+    flush_all();
+}
+END_TEST
+
+static void fill_small(void)
+{
+    put(0, S("a"), S("alpha"), -1);
+    put(0, S("b"), S("beta"), util_mstime() + 100000);
+    put(1, S("c"), S("gamma"), -1);
+    put(3, S(""), S(""), -1);
+}
+
+START_TEST(test_every_flipped_byte_refused)
+{
+    fill_small();
+    save_ok("f.snap");
+    size_t n;
+    char *orig = slurp("f.snap", &n);
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        char *p = malloc(n);
+        memcpy(p, orig, n);
+        p[i] ^= 0x20;
+        spit("bad.snap", p, n);
+        free(p);
+        flush_all();
+        int r = load("bad.snap", err, sizeof err);
+        ck_assert_msg(r == -1, "flipped byte %zu of %zu was accepted", i, n);
+        ck_assert_msg(strstr(err, "bad.snap") && strstr(err, "offset"), "message lacks file/offset: %s", err);
+    }
+    free(orig);
+}
+END_TEST
+
+START_TEST(test_every_truncation_refused)
+{
+    fill_small();
+    save_ok("t.snap");
+    size_t n;
+    char *orig = slurp("t.snap", &n);
+    char err[512];
+    for (size_t len = 0; len < n; len++) {
+        spit("cut.snap", orig, len);
+        flush_all();
+        ck_assert_msg(load("cut.snap", err, sizeof err) == -1, "file cut to %zu of %zu accepted", len, n);
+        ck_assert_msg(strstr(err, "offset"), "%s", err);
+    }
+    /* trailing garbage */
+    char *more = malloc(n + 3);
+    memcpy(more, orig, n);
+    memcpy(more + n, "xyz", 3);
+    spit("long.snap", more, n + 3);
+    ck_assert_int_eq(load("long.snap", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "trailing"), "%s", err);
+    free(more);
+    free(orig);
+}
+END_TEST
+
+START_TEST(test_version_and_magic)
+{
+    fill_small();
+    save_ok("v.snap");
+    size_t n;
+    char *p = slurp("v.snap", &n);
+    char err[512];
+    p[8] = SNAP_VERSION + 1; /* a version from the future */
+    spit("v2.snap", p, n);
+    ck_assert_int_eq(load("v2.snap", err, sizeof err), -1);
+    char want[64];
+    snprintf(want, sizeof want, "unknown format version %d", SNAP_VERSION + 1);
+    ck_assert_msg(strstr(err, want) && strstr(err, "offset 8"), "%s", err);
+    p[8] = SNAP_VERSION;
+    p[0] = 'X';
+    spit("m.snap", p, n);
+    ck_assert_int_eq(load("m.snap", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "bad magic") && strstr(err, "offset 0"), "%s", err);
+    free(p);
+}
+END_TEST
+
+/* The nth write/fsync/rename of a save fails: the save reports it, no
+ * temp file is left, and the previous snapshot loads as it was. */
+START_TEST(test_fault_injection_keeps_previous)
+{
+    char big[300000];
+    memset(big, 'q', sizeof big);
+    for (int i = 0; i < 40; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        put(i % cfg.databases, S(k), (sv){big, sizeof big}, -1);
+    }
+    put(0, S("marker"), S("old"), -1);
+    save_ok("fi.snap");
+    put(0, S("marker"), S("new"), -1);
+    int kinds[] = {PFAULT_WRITE, PFAULT_FSYNC, PFAULT_RENAME};
+    for (size_t k = 0; k < 3; k++) {
+        for (long nth = 1; nth <= (kinds[k] == PFAULT_WRITE ? 6 : 1); nth++) {
+            persist_fault_set(kinds[k], nth, 1);
+            char err[512] = "";
+            snap_info si;
+            int r = snapshot_write("fi.snap", 0, NULL, &si, err, sizeof err);
+            persist_fault_set(kinds[k], 0, 0);
+            if (r == 0) { /* fewer writes than nth: fine, but restore the old file */
+                snap_info_free(&si);
+                ck_assert(kinds[k] == PFAULT_WRITE && nth > 1);
+                put(0, S("marker"), S("old"), -1);
+                save_ok("fi.snap");
+                put(0, S("marker"), S("new"), -1);
+                continue;
+            }
+            ck_assert_msg(strlen(err) > 0, "no reason given");
+            /* nothing but the snapshot in the directory */
+            ck_assert_int_eq(system("test $(ls | wc -l) -eq 1"), 0);
+        }
+    }
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("fi.snap", err, sizeof err), 0);
+    entry *e = get(0, S("marker"), NULL);
+    ck_assert(e && e->vlen == 3 && !memcmp(ent_val(e), "old", 3));
+    ck_assert_uint_eq(count_all(), 41);
+    /* after the faults, a save works again */
+    put(0, S("marker"), S("new"), -1);
+    save_ok("fi.snap");
+    flush_all();
+    ck_assert_int_eq(load("fi.snap", err, sizeof err), 0);
+    e = get(0, S("marker"), NULL);
+    ck_assert(e && e->vlen == 3 && !memcmp(ent_val(e), "new", 3));
+}
+END_TEST
+
+START_TEST(test_many_keys_marks)
+{
+    for (int i = 0; i < 20000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(i % 2, S(k), S(k), i % 3 ? -1 : util_mstime() + 1000000 + i);
+    }
+    for (int i = 0; i < cfg.shards; i++) server_dbs[1].shards[i].lsn = 100 + (uint64_t)i;
+    save_ok("many.snap");
+    flush_all();
+    char err[512];
+    snap_info si;
+    ck_assert_int_eq(snapshot_read("many.snap", SNAP_LOAD, &si, err, sizeof err), 0);
+    ck_assert_uint_eq(si.keys, 20000);
+    ck_assert_uint_eq(si.marks[1 * si.shards + 2], 102);
+    ck_assert_uint_eq(si.marks[0], 0);
+    snap_info_free(&si);
+    ck_assert_uint_eq(count_all(), 20000);
+    for (int i = 0; i < cfg.shards; i++) server_dbs[1].shards[i].lsn = 0;
+}
+END_TEST
+
+Suite *make_suite_snapshot(void)
+{
+    Suite *s = suite_create("snapshot");
+    TCase *tc = tcase_create("snapshot");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_roundtrip_edges);
+    tcase_add_test(tc, test_empty_dataset);
+    tcase_add_test(tc, test_expired_since_save_dropped);
+    tcase_add_test(tc, test_pointer_type_roundtrip);
+    tcase_add_test(tc, test_type_without_encoding_refused);
+    tcase_add_test(tc, test_every_flipped_byte_refused);
+    tcase_add_test(tc, test_every_truncation_refused);
+    tcase_add_test(tc, test_version_and_magic);
+    tcase_add_test(tc, test_fault_injection_keeps_previous);
+    tcase_add_test(tc, test_many_keys_marks);
+    suite_add_tcase(s, tc);
+    return s;
+}
