@@ -422,14 +422,6 @@ def test_inline_nul_byte_does_not_hang(srv):
     assert srv.raw(b'ECHO ""\r\n', replies=1) == b"$0\r\n\r\n"
 
 
-@kvd_only
-def test_text_protocol_nul_byte_separates_words(srv):
-    """On the text port a NUL separates words like a blank (it used to loop
-    forever in text_split)."""
-    out = srv.nc(b"ECHO a\0\nPING\n", half_close=True)
-    assert out == b'"a"\nPONG\n', out
-
-
 # --------------------------------------------------------------------------
 # protected mode
 
