@@ -277,6 +277,18 @@ static bool send_bounded(client *c, const char *p, size_t len)
     return ok;
 }
 
+bool conn_reply_too_big(client *c)
+{
+    long long cap = CFG(obl_hard[client_class(c)]);
+    if (cap <= 0) cap = REPLY_CAP;
+    size_t built = c->obuf.len + c->text_nodes * 32;
+    if ((long long)built <= cap) return false;
+    if (!(atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP) & CLIENT_CLOSE_ASAP))
+        log_warning("closing client id=%llu addr=%s: the reply of '%s' passed %lld bytes",
+                    (unsigned long long)c->id, c->addr, c->cmd ? c->cmd->name : "?", cap);
+    return true;
+}
+
 static bool write_all(client *c)
 {
     bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
@@ -498,6 +510,8 @@ static void serve(client *c)
         c->info_cmd = c->lastcmd;
         memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
         pthread_mutex_unlock(&c->lock);
+        /* killed or over a limit: what is left unsent is dropped */
+        if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) c->obuf.len = 0;
         if (c->obuf.len && !write_all(c)) break;
         if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);
         if (c->wakefd >= 0) {

@@ -585,6 +585,7 @@ typedef struct client {
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
+    size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -613,6 +614,14 @@ int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, clie
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
 void conn_timeout_sweep(void);            /* close clients idle past `timeout` (accept thread) */
+/* For handlers whose reply grows with an argument, not with the data (the
+ * repeats of SRANDMEMBER/ZRANDMEMBER/HRANDFIELD with a negative count):
+ * true once the reply being built passes the client's output limit
+ * (client-output-buffer-limit hard, or REPLY_CAP when that is 0); c is
+ * then marked to close (its partial reply is dropped) and the handler
+ * must stop producing. */
+bool conn_reply_too_big(struct client *c);
+#define REPLY_CAP (512LL * 1024 * 1024)
 enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
 int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
 void conn_wake(client *c);                /* any thread */

@@ -824,6 +824,9 @@ static void srandmember_command(client *c)
             selem x;
             set_random(s, &x);
             reply_selem(c, &x);
+            /* -LLONG_MAX would build replies until memory ran out, holding
+             * the shard lock (Redis dies there); closes the client instead */
+            if ((i & 1023) == 1023 && conn_reply_too_big(c)) break;
         }
         return;
     }

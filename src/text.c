@@ -157,6 +157,7 @@ void tnode_free(tnode *n)
  * soon as the top-level reply is complete. */
 void text_add(client *c, tnode *n)
 {
+    c->text_nodes++; /* reply size guard (conn_reply_too_big) */
     tnode *p = c->tcur;
     n->parent = p;
     if (!p) {
@@ -181,6 +182,7 @@ void text_add(client *c, tnode *n)
         text_render(&c->obuf, c->troot);
         tnode_free(c->troot);
         c->troot = NULL;
+        c->text_nodes = 0;
     }
 }
 

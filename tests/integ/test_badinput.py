@@ -594,3 +594,39 @@ def test_overflow_type_counts(srv):
         assert c.cmd("ZRANGEBYSCORE", "zz", "-inf", "+inf", "LIMIT", LLMAX, "1") == []
     if tried == 0:
         skip("no container types in this build yet")
+
+
+@kvd_only
+@fresh_server("--client-output-buffer-limit", "normal 64mb 0 0")
+@timeout(120)
+def test_random_members_huge_negative_count(srv):
+    """SRANDMEMBER/ZRANDMEMBER key -9223372036854775807 asks for that many
+    replies: redis-server 7.0.15 builds them until it runs out of memory.
+    kvd closes the client once the reply passes its output limit (here
+    64mb; 512 MB when the normal class is unlimited), and the shard lock
+    held meanwhile is released."""
+    c = srv.conn()
+    tried = 0
+    with Watchdog(srv) as w:
+        for add, cmd in ((("SADD", "s", "a", "b"), "SRANDMEMBER"), (("ZADD", "z", "1", "a"), "ZRANDMEMBER")):
+            if not has_command(c, cmd.lower()):
+                continue
+            tried += 1
+            assert c.cmd(*add) == (2 if cmd == "SRANDMEMBER" else 1)
+            bad = srv.conn(timeout=60)
+            bad.send(encode(cmd, add[1], "-9223372036854775807"))
+            got = b""
+            try:
+                while True:
+                    d = bad.sock.recv(1 << 20)
+                    if not d:
+                        break
+                    got += d
+            except ConnectionResetError:
+                pass
+            assert len(got) < 80 * 1024 * 1024
+            # the key's shard is free again
+            assert c.cmd("DEL", add[1]) == 1
+            w.check()
+    if not tried:
+        skip("no SRANDMEMBER/ZRANDMEMBER in this build")
