@@ -105,7 +105,8 @@ const char *obj_type_name(int type);
 
 /* One key. Layout of data[]: [int64 expire, uint32 heap index, pad] when
  * ENT_EXPIRE is set, then the key bytes, then the value: string bytes
- * (vlen of them) for OBJ_STRING, else a void* (unaligned: use ent_ptr). */
+ * (vlen of them) for OBJ_STRING, else a void* at the next 8-byte boundary
+ * (use ent_ptr / ent_setptr). */
 typedef struct entry {
     struct entry *next;
     uint32_t hash;      /* high 32 bits of the key's keyed hash */
@@ -125,8 +126,12 @@ static inline char *ent_key(entry *e) { return e->data + ent_expoff(e); }
 static inline sv ent_keysv(entry *e) { sv v = {ent_key(e), e->klen}; return v; }
 static inline char *ent_val(entry *e) { return ent_key(e) + e->klen; }
 static inline sv ent_strsv(entry *e) { sv v = {ent_val(e), e->vlen}; return v; }
-static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_val(e), sizeof p); return p; }
-static inline void ent_setptr(entry *e, void *p) { memcpy(ent_val(e), &p, sizeof p); }
+/* Non-string values: the pointer sits 8-aligned after the key (aligned
+ * loads, and leak checkers can see it). */
+static inline size_t ent_keypad(size_t klen) { return (klen + 7) & ~(size_t)7; }
+static inline char *ent_ptrpos(entry *e) { return ent_key(e) + ent_keypad(e->klen); }
+static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_ptrpos(e), sizeof p); return p; }
+static inline void ent_setptr(entry *e, void *p) { memcpy(ent_ptrpos(e), &p, sizeof p); }
 static inline int64_t ent_expire(const entry *e)
 {
     int64_t t = -1;
