@@ -692,7 +692,8 @@ void conn_start(int fd, int kind, const char *addr, const char *laddr)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     snprintf(c->laddr, sizeof c->laddr, "%s", laddr);
     c->ctime = c->last_interaction = util_mstime();
-    c->authenticated = cfg.requirepass == NULL || cfg.requirepass[0] == '\0';
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE); /* CONFIG SET may change it */
+    c->authenticated = pw == NULL || pw[0] == '\0';
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->outlock, NULL);
     c->wakefd = -1;
