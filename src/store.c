@@ -59,6 +59,7 @@ void store_init(void)
             pthread_rwlock_init(&s->lock, &attr);
             s->id = (uint32_t)j;
             s->dbid = (uint32_t)i;
+            expire_heap_reset(s);
         }
     }
     pthread_rwlockattr_destroy(&attr);
@@ -481,6 +482,7 @@ void store_flush_shard(shard *s)
     s->heap = NULL;
     s->size = s->count = s->mem = 0;
     s->heap_len = s->heap_cap = 0;
+    expire_heap_reset(s);
 }
 
 uint64_t store_db_keys(db *d)
@@ -564,7 +566,10 @@ void store_swap_shards(shard *a, shard *b)
     SWAPF(heap);
     SWAPF(heap_len);
     SWAPF(heap_cap);
+    SWAPF(exp_sum);
 #undef SWAPF
+    expire_heap_reset(a);
+    expire_heap_reset(b);
 }
 
 /* ---------------------------------------------------------------- moves */
