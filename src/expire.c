@@ -33,8 +33,30 @@
  * after shard locks, as everywhere). */
 #include "kvd.h"
 
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#ifdef HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+/* After a wave: once the reaper has deleted this many keys and finds
+ * nothing more due, it asks the allocator to return the freed pages to the
+ * system now (jemalloc would otherwise keep them for its decay time, ~10 s),
+ * outside any lock, on its first idle cycle after the wave. */
+#define PURGE_AFTER 65536
+
+static void release_freed_memory(void)
+{
+#ifdef HAVE_JEMALLOC
+    char name[64];
+    snprintf(name, sizeof name, "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    mallctl(name, NULL, NULL, NULL, 0);
+#else
+    malloc_trim(0);
+#endif
+}
 
 static uint32_t slot_of(const entry *e)
 {
@@ -247,6 +269,7 @@ static bool reap_pass(int64_t now, int64_t deadline_us, long *total, bool *cappe
             long n = 0;
             shard_wrlock(s);
             if (expire_reap_shard(s, now, REAP_BATCH, &n)) more = true;
+            else if (n) store_shrink_sparse(s); /* drained: give the table back */
             shard_unlock(s);
             *total += n;
             if (n && util_monotonic_us() >= deadline_us) {
@@ -261,6 +284,7 @@ static bool reap_pass(int64_t now, int64_t deadline_us, long *total, bool *cappe
 static void *reaper_main(void *arg)
 {
     UNUSED(arg);
+    long since_purge = 0;
     pthread_mutex_lock(&reaper_mu);
     while (!reaper_stop_flag) {
         reaper_kick = false;
@@ -277,6 +301,11 @@ static void *reaper_main(void *arg)
         while (!atomic_load(&reaper_paused) && !capped && reap_pass(util_mstime(), start + budget_us, &total, &capped)) {
         }
         if (total) atomic_fetch_add_explicit(&server.stat_expired, (uint64_t)total, memory_order_relaxed);
+        since_purge += total;
+        if (total == 0 && since_purge >= PURGE_AFTER) { /* the wave is over */
+            release_freed_memory();
+            since_purge = 0;
+        }
         if (capped) atomic_fetch_add_explicit(&server.stat_expire_cap_reached, 1, memory_order_relaxed);
 
         /* behind: pause only for the rest of the period's unbudgeted share,

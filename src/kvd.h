@@ -185,6 +185,7 @@ void store_delete_entry(shard *s, entry *e);
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
 void store_flush_shard(shard *s);
+void store_shrink_sparse(shard *s);         /* reaper: table under half full */
 uint64_t store_db_keys(db *d);              /* locks shards one by one */
 uint64_t store_db_expires(db *d);
 /* Iterate shard s from bucket cursor; calls fn for entries of up to `count`

@@ -228,6 +228,21 @@ static void table_maybe_shrink(shard *s)
     }
 }
 
+/* Called by the reaper when expiry has just drained a shard's due keys
+ * (write lock held): a table left under half full shrinks to the smallest
+ * power of two that holds its keys, so the memory of an expired wave comes
+ * back without anyone touching the keys. Deletes alone wait for 1/8 full
+ * (table_maybe_shrink) so that inserts and deletes at a boundary cannot
+ * resize back and forth; here the reaper's pace bounds it (at most once
+ * per shard per reaper pass, each shrink at least halving). */
+void store_shrink_sparse(shard *s)
+{
+    if (s->size <= 4 || s->count >= s->size / 2) return;
+    uint64_t n = 4;
+    while (n < s->count) n *= 2;
+    table_resize(s, n);
+}
+
 /* Returns the link that points at key's entry (or at the NULL ending its
  * bucket when missing). Caller holds the shard lock. */
 static entry **find_link(shard *s, sv key, uint32_t hh)
