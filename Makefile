@@ -71,6 +71,8 @@ ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(MALLOC_CFLAGS) $(CFLAGS)
 # shard (ascending order by design); a data race stops the server, which
 # fails the test that caused it.
 export TSAN_OPTIONS ?= detect_deadlocks=0 halt_on_error=1
+# a small quarantine keeps ASan's RSS close to the server's own (tests bound RSS)
+export ASAN_OPTIONS ?= quarantine_size_mb=16
 LIBS = $(MALLOC_LIBS) -lm -pthread
 
 SRCS = $(wildcard src/*.c)

@@ -92,13 +92,38 @@ void obj_register(int type, const objtype *t);
 const char *obj_type_name(int type);
 
 /* ------------------------------------------------------------------------
+ * listpack.c — packed arrays of byte strings: the compact encoding of small
+ * hashes (field, value, field, value...) and lists. One allocation; each
+ * element is a LEB128 length then its bytes; offsets are byte positions in
+ * data[]. Functions that change the size may move it: use the result. */
+typedef struct lpack {
+    uint8_t enc;        /* the owner's encoding tag (first byte of every value) */
+    uint8_t spare[3];
+    uint32_t count;     /* elements */
+    uint32_t bytes;     /* bytes used in data[] */
+    char data[];
+} lpack;
+
+lpack *lp_new(uint8_t enc);
+size_t lp_enclen(size_t n);                      /* header bytes for length n */
+uint32_t lp_get(const lpack *lp, uint32_t off, sv *out); /* returns the next offset */
+uint32_t lp_seek(const lpack *lp, uint32_t idx); /* offset of element idx (count: end) */
+lpack *lp_insert(lpack *lp, uint32_t off, const sv *elems, int n);
+lpack *lp_delete(lpack *lp, uint32_t off, uint32_t nelem);
+lpack *lp_replace(lpack *lp, uint32_t off, sv v);
+lpack *lp_dup(const lpack *lp);
+size_t lp_mem(const lpack *lp);
+bool lp_valid(const lpack *lp);
+
+/* ------------------------------------------------------------------------
  * store.c — databases, shards, rwlocks, entries, lookups
  * Everything named store_* that takes a shard or db expects the caller to
  * hold the right lock (the command layer takes it; see cmd.c). */
 
 /* One key. Layout of data[]: [int64 expire, uint32 heap index, pad] when
  * ENT_EXPIRE is set, then the key bytes, then the value: string bytes
- * (vlen of them) for OBJ_STRING, else a void* (unaligned: use ent_ptr). */
+ * (vlen of them) for OBJ_STRING, else a void* at the next 8-byte boundary
+ * (use ent_ptr / ent_setptr). */
 typedef struct entry {
     struct entry *next;
     uint32_t hash;      /* high 32 bits of the key's keyed hash */
@@ -118,8 +143,12 @@ static inline char *ent_key(entry *e) { return e->data + ent_expoff(e); }
 static inline sv ent_keysv(entry *e) { sv v = {ent_key(e), e->klen}; return v; }
 static inline char *ent_val(entry *e) { return ent_key(e) + e->klen; }
 static inline sv ent_strsv(entry *e) { sv v = {ent_val(e), e->vlen}; return v; }
-static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_val(e), sizeof p); return p; }
-static inline void ent_setptr(entry *e, void *p) { memcpy(ent_val(e), &p, sizeof p); }
+/* Non-string values: the pointer sits 8-aligned after the key (aligned
+ * loads, and leak checkers can see it). */
+static inline size_t ent_keypad(size_t klen) { return (klen + 7) & ~(size_t)7; }
+static inline char *ent_ptrpos(entry *e) { return ent_key(e) + ent_keypad(e->klen); }
+static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_ptrpos(e), sizeof p); return p; }
+static inline void ent_setptr(entry *e, void *p) { memcpy(ent_ptrpos(e), &p, sizeof p); }
 static inline int64_t ent_expire(const entry *e)
 {
     int64_t t = -1;
@@ -230,6 +259,53 @@ bool store_locks_held(struct client *c);
 /* A key was deleted because it expired (write lock held): WATCH, the
  * "expired" keyspace event. */
 void store_key_expired(db *d, sv key);
+
+/* ------------------------------------------------------------------------
+ * t_hash.c — hashes: listpack while small, then a chained hash table.
+ * t_list.c — lists: listpack while small, then a ring of element pointers
+ * (OBJECT ENCODING says "quicklist", Redis's name for its large encoding).
+ * Both write paths call store_written() last and never touch the entry
+ * after it: it may serve blocked clients, which can empty and delete it. */
+/* t_list.c, for block.c: the caller holds the key's shard write lock.
+ * list_pop removes up to n elements from the head (left) or tail, calling
+ * fn for each, and deletes the key when it empties. list_push adds one
+ * element, creating the list if e is NULL. */
+long list_len(entry *e);
+void list_pop(db *d, entry *e, bool left, long n, void (*fn)(void *ctx, sv v), void *ctx);
+void list_push(db *d, sv key, entry *e, bool left, sv v);
+/* LMOVE: pops from src (a non-empty list at srckey), pushes to dstkey (a
+ * list or missing: the caller checked), deletes src if it emptied, then
+ * calls store_written(c, ...) for both keys. Returns the moved element
+ * (malloc'd, *n bytes; the caller frees). Both shards write-locked. */
+char *list_move(struct client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_left, bool to_left,
+                size_t *n);
+
+/* ------------------------------------------------------------------------
+ * block.c — blocking pops: the registry of clients waiting on list keys.
+ * Lock order: shard locks, then the registry mutex, then a client's
+ * outlock (conn_wake). A pusher serves waiters first-come first-served from
+ * inside store_written(), while it still holds the key's write lock. */
+enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2 };
+typedef struct block_req {
+    int kind;            /* BLOCK_* */
+    bool left;           /* pop from the head */
+    bool to_left;        /* BLOCK_MOVE: push at the head of dst */
+    bool rpoplpush;      /* BLOCK_MOVE: propagate as RPOPLPUSH */
+    long count;          /* BLOCK_MPOP */
+    int64_t deadline;    /* absolute ms, -1 forever */
+    const sv *keys;      /* BLOCK_MOVE: keys[0] src, dst below */
+    int nkeys;
+    sv dst;
+} block_req;
+/* Parses a blocking timeout (seconds, fractions allowed) into an absolute
+ * deadline in ms (-1: forever); replies the error and returns false. */
+bool block_parse_timeout(struct client *c, sv arg, int64_t *deadline);
+/* Registers c (its command's shards write-locked) and flags it blocked;
+ * conn.c then calls block_wait(). */
+void block_client(struct client *c, const block_req *r);
+/* CLIENT UNBLOCK: 1 if the client was blocked and is now released. */
+int block_unblock(uint64_t id, bool error);
+long info_blocked_clients(void);
 
 /* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */
@@ -740,6 +816,9 @@ typedef struct server_config {
     bool enable_debug_command;
     long long maxmemory;
     bool conn_thread_tcache;
+    /* encodings (t_hash.c, t_list.c) */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    int list_max_listpack_size;
     /* introspection and supervision (ops) */
     long long slowlog_log_slower_than, slowlog_max_len;
     int supervised;           /* SUPERVISED_* */
@@ -902,7 +981,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 2 /* 2: set and sorted set values */
+#define SNAP_VERSION 3 /* 2: set and sorted set values; 3: hash and list values */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */

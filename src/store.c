@@ -146,7 +146,8 @@ bool store_expired(const entry *e, int64_t now)
 
 static size_t entry_size(int type, bool hasexp, size_t klen, size_t vlen)
 {
-    return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + klen + (type == OBJ_STRING ? vlen : sizeof(void *));
+    if (type != OBJ_STRING) return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + ent_keypad(klen) + sizeof(void *);
+    return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + klen + vlen;
 }
 
 size_t store_entry_mem(entry *e)
@@ -470,9 +471,9 @@ entry *store_set_expire(shard *s, entry *e, int64_t when)
     if (!has && when < 0) return e;
     entry **pp = find_link(s, ent_keysv(e), e->hash);
     kvd_assert(*pp == e);
-    size_t vbytes = e->type == OBJ_STRING ? e->vlen : sizeof(void *);
     entry *ne = entry_new(e->type, e->hash, ent_keysv(e), when, e->vlen);
-    memcpy(ent_val(ne), ent_val(e), vbytes);
+    if (e->type == OBJ_STRING) memcpy(ent_val(ne), ent_val(e), e->vlen);
+    else ent_setptr(ne, ent_ptr(e));
     ne->lru = e->lru;
     s->mem += (size_t)(when >= 0 ? ENT_EXPSZ : 0);
     if (when < 0) s->mem -= ENT_EXPSZ;
