@@ -509,11 +509,25 @@ static const struct readcase {
     {"zintercard", "zadd k 1 a 2 b", "1 k"},
     {"zdiff", "zadd k 1 a 2 b", "1 k"},
     {"zscan", "zadd k 1 a 2 b", "k 0"},
+    {"hget", "hset k f v g w", "k f"},
+    {"hmget", "hset k f v g w", "k f g"},
+    {"hlen", "hset k f v g w", "k"},
+    {"hstrlen", "hset k f v g w", "k f"},
+    {"hexists", "hset k f v g w", "k f"},
+    {"hkeys", "hset k f v g w", "k"},
+    {"hvals", "hset k f v g w", "k"},
+    {"hgetall", "hset k f v g w", "k"},
+    {"hrandfield", "hset k f v g w", "k 2"},
+    {"hscan", "hset k f v g w", "k 0"},
+    {"llen", "rpush k a b", "k"},
+    {"lindex", "rpush k a b", "k 0"},
+    {"lrange", "rpush k a b", "k 0 -1"},
+    {"lpos", "rpush k a b", "k a"},
     {NULL, NULL, NULL},
 };
 
 /* Groups whose read commands must all be covered above. */
-static const char *covered_groups[] = {"string", "generic", "set", "sorted_set", NULL};
+static const char *covered_groups[] = {"string", "generic", "set", "sorted_set", "hash", "list", NULL};
 
 static void check_covered(command *cmd, void *ctx)
 {
