@@ -23,6 +23,13 @@
 #define KVD_MAX_ARGS_DEFAULT 1048576    /* multibulk length limit */
 #define KVD_INLINE_MAX (64 * 1024)      /* inline request / length line limit */
 #define KVD_STRING_MAX (512LL * 1024 * 1024)
+/* Limits on a connection that has not authenticated yet (requirepass set),
+ * as Redis after CVE-2021-32675 and CVE-2025-21605: requests of at most 10
+ * arguments of at most 16 KiB, and at most UNAUTH_MAX_OUTPUT bytes of
+ * replies the client has not read before it is disconnected. */
+#define UNAUTH_MAX_ARGS 10
+#define UNAUTH_MAX_BULK 16384
+#define UNAUTH_MAX_OUTPUT (16 * 1024 + 1024)
 
 #ifdef KVD_DEBUG
 #include <assert.h>
@@ -676,6 +683,8 @@ typedef struct client {
     command *info_cmd;
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
+    int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
+    size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -703,6 +712,15 @@ void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
+void conn_timeout_sweep(void);            /* close clients idle past `timeout` (accept thread) */
+/* For handlers whose reply grows with an argument, not with the data (the
+ * repeats of SRANDMEMBER/ZRANDMEMBER/HRANDFIELD with a negative count):
+ * true once the reply being built passes the client's output limit
+ * (client-output-buffer-limit hard, or REPLY_CAP when that is 0); c is
+ * then marked to close (its partial reply is dropped) and the handler
+ * must stop producing. */
+bool conn_reply_too_big(struct client *c);
+#define REPLY_CAP (512LL * 1024 * 1024)
 enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
 int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
 void conn_wake(client *c);                /* any thread */
@@ -789,6 +807,9 @@ enum { LISTEN_RESP = 0, LISTEN_TEXT = 1 };
 int listen_start(char *err, size_t errlen);
 void listen_stop(void);
 extern _Atomic long stat_rejected_conn;
+struct sockaddr;
+bool listen_peer_is_local(const struct sockaddr *sa);    /* unix, 127.0.0.1, ::1 (as Redis 7.0) */
+bool listen_protected_denies(const struct sockaddr *sa); /* protected-mode refuses this peer */
 
 /* ------------------------------------------------------------------------
  * config.c — the directive table: file, command line, CONFIG GET/SET */
@@ -806,6 +827,9 @@ typedef struct server_config {
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    /* client-output-buffer-limit per class: [0] normal, [1] replica, [2] pubsub */
+    long long obl_hard[3], obl_soft[3];
+    int obl_secs[3];
     /* store */
     int shards, databases;
     int hz, active_expire_effort;

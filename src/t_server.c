@@ -761,7 +761,13 @@ static void command_command(client *c)
             return;
         }
         /* evaluate key positions against the shifted argument vector */
-        client tmp = *c;
+        /* (not a copy of *c: its list links change under conn_list_lock,
+         * a race ThreadSanitizer reported) */
+        client tmp;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.proto = c->proto;
+        tmp.dbid = c->dbid;
+        tmp.db = c->db;
         tmp.argv = c->argv + 2;
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));

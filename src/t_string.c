@@ -459,7 +459,9 @@ static void setrange_command(client *c)
         reply_int(c, e ? e->vlen : 0);
         return;
     }
-    if (!check_string_size(c, off + (long long)val.n)) return;
+    /* off + len could overflow: an offset near LLONG_MAX once passed this
+     * check wrapped and aborted the server (test_badinput overflow test) */
+    if (!check_string_size(c, off > LLONG_MAX - (long long)val.n ? LLONG_MAX : off + (long long)val.n)) return;
     size_t need = (size_t)off + val.n;
     if (!e) {
         sv empty = {"", 0};
