@@ -113,9 +113,9 @@ static directive dirs[] = {
     {"rdb-save-incremental-fsync", NULL, T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
     {"rdb-del-sync-files", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     /* encodings and tuning */
-    {"hash-max-listpack-entries", "hash-max-ziplist-entries", T_LL, 0, NULL, 0, LLMAX, "128", NULL, NULL, 0},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, NULL, 0, LLMAX, "64", NULL, NULL, 0},
-    {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, NULL, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", T_LL, 0, &cfg.hash_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, &cfg.hash_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, &cfg.list_max_listpack_size, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
     {"list-compress-depth", NULL, T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
     {"set-max-intset-entries", NULL, T_LL, 0, &cfg.set_max_intset_entries, 0, LLMAX, "512", NULL, NULL, 0},
     {"set-max-listpack-entries", NULL, T_LL, 0, &cfg.set_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},

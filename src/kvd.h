@@ -99,6 +99,30 @@ void obj_register(int type, const objtype *t);
 const char *obj_type_name(int type);
 
 /* ------------------------------------------------------------------------
+ * listpack.c — packed arrays of byte strings: the compact encoding of small
+ * hashes (field, value, field, value...) and lists. One allocation; each
+ * element is a LEB128 length then its bytes; offsets are byte positions in
+ * data[]. Functions that change the size may move it: use the result. */
+typedef struct lpack {
+    uint8_t enc;        /* the owner's encoding tag (first byte of every value) */
+    uint8_t spare[3];
+    uint32_t count;     /* elements */
+    uint32_t bytes;     /* bytes used in data[] */
+    char data[];
+} lpack;
+
+lpack *lp_new(uint8_t enc);
+size_t lp_enclen(size_t n);                      /* header bytes for length n */
+uint32_t lp_get(const lpack *lp, uint32_t off, sv *out); /* returns the next offset */
+uint32_t lp_seek(const lpack *lp, uint32_t idx); /* offset of element idx (count: end) */
+lpack *lp_insert(lpack *lp, uint32_t off, const sv *elems, int n);
+lpack *lp_delete(lpack *lp, uint32_t off, uint32_t nelem);
+lpack *lp_replace(lpack *lp, uint32_t off, sv v);
+lpack *lp_dup(const lpack *lp);
+size_t lp_mem(const lpack *lp);
+bool lp_valid(const lpack *lp);
+
+/* ------------------------------------------------------------------------
  * store.c — databases, shards, rwlocks, entries, lookups
  * Everything named store_* that takes a shard or db expects the caller to
  * hold the right lock (the command layer takes it; see cmd.c). */
@@ -153,6 +177,11 @@ typedef struct shard {
     uint64_t mem;           /* bytes held by entries and values (estimate) */
     expslot *heap;          /* min-heap of deadlines (expire.c) */
     uint32_t heap_len, heap_cap;
+    __int128 exp_sum;       /* sum of the heap's deadlines (INFO avg_ttl) */
+    /* heap[0].when, INT64_MAX when the heap is empty: written under the
+     * write lock, read without any lock by the reaper to skip shards with
+     * nothing due (expire.c) */
+    _Atomic int64_t next_due;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
@@ -192,6 +221,7 @@ void store_delete_entry(shard *s, entry *e);
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
 void store_flush_shard(shard *s);
+void store_shrink_sparse(shard *s);         /* reaper: table under half full */
 uint64_t store_db_keys(db *d);              /* locks shards one by one */
 uint64_t store_db_expires(db *d);
 /* Iterate shard s from bucket cursor; calls fn for entries of up to `count`
@@ -238,14 +268,78 @@ bool store_locks_held(struct client *c);
 void store_key_expired(db *d, sv key);
 
 /* ------------------------------------------------------------------------
+ * t_hash.c — hashes: listpack while small, then a chained hash table.
+ * t_list.c — lists: listpack while small, then a ring of element pointers
+ * (OBJECT ENCODING says "quicklist", Redis's name for its large encoding).
+ * Both write paths call store_written() last and never touch the entry
+ * after it: it may serve blocked clients, which can empty and delete it. */
+/* t_list.c, for block.c: the caller holds the key's shard write lock.
+ * list_pop removes up to n elements from the head (left) or tail, calling
+ * fn for each, and deletes the key when it empties. list_push adds one
+ * element, creating the list if e is NULL. */
+long list_len(entry *e);
+void list_pop(db *d, entry *e, bool left, long n, void (*fn)(void *ctx, sv v), void *ctx);
+void list_push(db *d, sv key, entry *e, bool left, sv v);
+/* LMOVE: pops from src (a non-empty list at srckey), pushes to dstkey (a
+ * list or missing: the caller checked), deletes src if it emptied, then
+ * calls store_written(c, ...) for both keys. Returns the moved element
+ * (malloc'd, *n bytes; the caller frees). Both shards write-locked. */
+char *list_move(struct client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_left, bool to_left,
+                size_t *n);
+
+/* ------------------------------------------------------------------------
+ * block.c — blocking pops: the registry of clients waiting on list keys.
+ * Lock order: shard locks, then the registry mutex, then a client's
+ * outlock (conn_wake). A pusher serves waiters first-come first-served from
+ * inside store_written(), while it still holds the key's write lock. */
+enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2 };
+typedef struct block_req {
+    int kind;            /* BLOCK_* */
+    bool left;           /* pop from the head */
+    bool to_left;        /* BLOCK_MOVE: push at the head of dst */
+    bool rpoplpush;      /* BLOCK_MOVE: propagate as RPOPLPUSH */
+    long count;          /* BLOCK_MPOP */
+    int64_t deadline;    /* absolute ms, -1 forever */
+    const sv *keys;      /* BLOCK_MOVE: keys[0] src, dst below */
+    int nkeys;
+    sv dst;
+} block_req;
+/* Parses a blocking timeout (seconds, fractions allowed) into an absolute
+ * deadline in ms (-1: forever); replies the error and returns false. */
+bool block_parse_timeout(struct client *c, sv arg, int64_t *deadline);
+/* Registers c (its command's shards write-locked) and flags it blocked;
+ * conn.c then calls block_wait(). */
+void block_client(struct client *c, const block_req *r);
+/* CLIENT UNBLOCK: 1 if the client was blocked and is now released. */
+int block_unblock(uint64_t id, bool error);
+long info_blocked_clients(void);
+
+/* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */
 void expire_heap_add(shard *s, entry *e);      /* e has ENT_EXPIRE */
 void expire_heap_update(shard *s, entry *e);   /* deadline changed */
 void expire_heap_remove(shard *s, entry *e);
 void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
+void expire_heap_reset(shard *s);             /* heap emptied or swapped in */
 int expire_reaper_start(void);
 void expire_reaper_stop(void);
-void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+void expire_reaper_wake(void);                 /* DEBUG JUMP-CLOCK: run a cycle now */
+void expire_set_active(bool on);               /* DEBUG SET-ACTIVE-EXPIRE 0|1 */
+/* Deletes up to `budget` due keys of s (write lock held), adding them to
+ * *reaped; returns whether due keys remain. */
+bool expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+/* INFO's expiry figures over shards (read lock held for each call):
+ * keys with a TTL, how many of them are logically expired but not yet
+ * reclaimed (exact up to a walk of 256 heap nodes per shard, sampled
+ * beyond), and the summed remaining TTL of the live ones. */
+typedef struct expstats {
+    uint64_t ttl_keys;
+    double stale;
+    double live, live_ttl_sum;
+} expstats;
+void expire_shard_stats(shard *s, int64_t now, expstats *st);
+/* Keys the reaper deletes per shard lock hold (expire.c; tests) */
+#define REAP_BATCH 64
 
 /* ------------------------------------------------------------------------
  * reply.c — the typed reply API handlers use; the codec renders it */
@@ -746,6 +840,9 @@ typedef struct server_config {
     bool enable_debug_command;
     long long maxmemory;
     bool conn_thread_tcache;
+    /* encodings (t_hash.c, t_list.c) */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    int list_max_listpack_size;
     /* introspection and supervision (ops) */
     long long slowlog_log_slower_than, slowlog_max_len;
     int supervised;           /* SUPERVISED_* */
@@ -805,7 +902,6 @@ typedef struct server_state {
     _Atomic uint64_t stat_commands;
     _Atomic uint64_t stat_connections;
     _Atomic uint64_t stat_expired;
-    _Atomic uint64_t stat_expired_stale_perc_x100;
     _Atomic uint64_t stat_expire_cap_reached;
     _Atomic uint64_t stat_keyspace_hits, stat_keyspace_misses;
     _Atomic uint64_t stat_net_in, stat_net_out;
@@ -909,7 +1005,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 2 /* 2: set and sorted set values */
+#define SNAP_VERSION 3 /* 2: set and sorted set values; 3: hash and list values */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
