@@ -81,6 +81,32 @@ typedef struct pctx {
 } pctx;
 
 static _Thread_local pctx T;
+static _Thread_local bool T_registered;
+static pthread_key_t T_key;
+static pthread_once_t T_once = PTHREAD_ONCE_INIT;
+
+/* Frees the exiting thread's buffers (a pthread key destructor runs in
+ * that thread, its thread-locals still alive). */
+static void pctx_free(void *unused)
+{
+    UNUSED(unused);
+    buf_free(&T.keys);
+    buf_free(&T.body);
+    free(T.wk);
+    free(T.touched);
+    memset(&T, 0, sizeof T);
+}
+
+static void pctx_key_init(void) { pthread_key_create(&T_key, pctx_free); }
+
+/* Makes sure this thread's buffers are freed when it exits. */
+static void pctx_register(void)
+{
+    if (T_registered) return;
+    pthread_once(&T_once, pctx_key_init);
+    pthread_setspecific(T_key, &T);
+    T_registered = true;
+}
 
 static void reset_written(void)
 {
@@ -385,6 +411,7 @@ void persist_key_written(client *c, db *d, sv key)
 {
     UNUSED(c);
     if (!atomic_load_explicit(&aof_on, memory_order_relaxed)) return;
+    pctx_register();
     T.written++;
     if (!key.p) {
         command *cmd = c ? c->cmd : NULL;

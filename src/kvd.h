@@ -183,6 +183,8 @@ typedef struct shard {
      * nothing due (expire.c) */
     _Atomic int64_t next_due;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
+    struct snapslice *snap; /* set while the snapshot serializes this shard in
+                               slices (snapshot.c); under the shard lock */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
     char pad[64];           /* keep neighbours' locks off this cache line */
@@ -231,6 +233,9 @@ uint64_t store_scan_shard(shard *s, uint64_t cursor, long count,
 entry *store_random_entry(shard *s);
 void store_swap_shards(shard *a, shard *b);
 void store_entry_free(entry *e);
+/* Grows s's table to hold n keys without resizing (a loader that knows its
+ * count up front). Write lock held. */
+void store_reserve(shard *s, uint64_t n);
 size_t store_entry_mem(entry *e);
 void store_value_mem_changed(shard *s, entry *e, ssize_t delta);
 
@@ -1005,7 +1010,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 3 /* 2: set and sorted set values; 3: hash and list values */
+#define SNAP_VERSION 4 /* 2: set and sorted set values; 3: hash and list values; 4: the hash key in the header */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
@@ -1013,6 +1018,7 @@ typedef struct snap_info {
     uint64_t aof_seq;           /* first AOF segment needed on top, 0 none */
     int64_t created_ms;
     uint64_t keys, expired, bytes;
+    int64_t max_hold_us;        /* writer: longest time one shard was read-locked */
 } snap_info;
 enum { SNAP_LOAD = 0, SNAP_CHECK = 1, SNAP_LOAD_KEEP_EXPIRED = 2 };
 /* Writes every database to path (temp file, fsync, rename, dir fsync).
@@ -1025,6 +1031,19 @@ int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *e
  * does not exist, -1 with "file 'x': <what> at offset N" in err. */
 int snapshot_read(const char *path, int mode, snap_info *out, char *err, size_t errlen);
 void snap_info_free(snap_info *si);
+/* Before any thread hashes a key (start-up): takes the hash key stored in
+ * the snapshot at path, so that its sections map onto our shards one to
+ * one and load in bucket order. Does nothing if the file is missing or not
+ * a snapshot of this version (the load then reports it). */
+void snapshot_adopt_hash_key(const char *path);
+/* store.c hooks for a shard being serialized in slices (s->snap set; the
+ * caller holds s's write lock): a key was written, or the whole shard was
+ * emptied or swapped (the snapshot of it is void and starts over). */
+extern _Atomic int snap_slicing;   /* shards with s->snap set */
+void snapshot_key_written(shard *s, sv key);
+void snapshot_shard_replaced(shard *s);
+/* Tests only: called between two slices of shard s, no lock held. */
+extern void (*snapshot_between_slices)(shard *s);
 /* Live progress of the running save, for INFO */
 extern _Atomic uint64_t snap_keys_done;
 

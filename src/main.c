@@ -23,6 +23,9 @@ __attribute__((weak)) int persist_load(char *err, size_t errlen)
     UNUSED(errlen);
     return 0;
 }
+/* Before any thread hashes: adopt the snapshot's hash key (snapshot.c). */
+void persist_preload(void);
+__attribute__((weak)) void persist_preload(void) {}
 int persist_start(void);
 __attribute__((weak)) int persist_start(void) { return 0; }
 void persist_shutdown(int flags);
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
     else log_notice("no config file specified, using the defaults");
     supervise_init();
 
+    persist_preload();
     store_init();
     log_notice("store: %d databases x %d shards", cfg.databases, cfg.shards);
     log_persistence();

@@ -324,8 +324,9 @@ static int do_snapshot(bool rewrite, const char *why)
     pthread_cond_broadcast(&st_cv);
     pthread_mutex_unlock(&st_mu);
     if (rc == 0)
-        log_notice("snapshot saved to '%s': %llu keys, %llu bytes in %.3f seconds", path,
-                   (unsigned long long)si.keys, (unsigned long long)si.bytes, (double)dt / 1e6);
+        log_notice("snapshot saved to '%s': %llu keys, %llu bytes in %.3f seconds (longest shard lock %.2f ms)",
+                   path, (unsigned long long)si.keys, (unsigned long long)si.bytes, (double)dt / 1e6,
+                   (double)si.max_hold_us / 1e3);
     else
         log_warning("snapshot failed, keeping the previous file: %s", err);
     snap_info_free(&si);
@@ -387,7 +388,7 @@ static void enable_aof(void)
 }
 
 static pthread_t snap_tid;
-static bool snap_running;
+static _Atomic bool snap_running; /* read by SAVE on connection threads */
 
 /* Whether a save rule or the AOF size asks for a snapshot now. st_mu held. */
 static const char *cron_due(void)
@@ -623,6 +624,14 @@ static void sweep_expired(void)
         }
     if (total) log_notice("dropped %llu keys that expired before the restart", (unsigned long long)total);
     load_expired += total;
+}
+
+/* The snapshot's hash key is NOT adopted: the keyed hash's seed stays
+ * random per process (hash-flooding resistance, issue 7), so a restart
+ * reloads through the general path; the same-layout fast path applies only
+ * when the key matches (a DEBUG RELOAD-style reload in one process). */
+void persist_preload(void)
+{
 }
 
 int persist_load(char *err, size_t errlen)

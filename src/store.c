@@ -210,12 +210,21 @@ static void table_resize(shard *s, uint64_t nsize)
 
 static void table_maybe_grow(shard *s)
 {
+    if (s->snap && s->size) return; /* buckets stay put while a snapshot slices it */
     if (!s->size) table_resize(s, 4);
     else if (s->count > s->size && s->size < (1ULL << 32)) table_resize(s, s->size * 2);
 }
 
+void store_reserve(shard *s, uint64_t n)
+{
+    uint64_t want = 4;
+    while (want < n && want < (1ULL << 32)) want *= 2;
+    if (want > s->size) table_resize(s, want);
+}
+
 static void table_maybe_shrink(shard *s)
 {
+    if (s->snap) return; /* buckets stay put while a snapshot slices it */
     if (s->count == 0) {
         free(s->table);
         s->table = NULL;
@@ -484,6 +493,7 @@ entry *store_set_expire(shard *s, entry *e, int64_t when)
 
 void store_flush_shard(shard *s)
 {
+    if (s->snap) snapshot_shard_replaced(s);
     for (uint64_t i = 0; i < s->size; i++) {
         entry *e = s->table[i];
         while (e) {
@@ -574,6 +584,8 @@ entry *store_random_entry(shard *s)
 
 void store_swap_shards(shard *a, shard *b)
 {
+    if (a->snap) snapshot_shard_replaced(a);
+    if (b->snap) snapshot_shard_replaced(b);
 #define SWAPF(f) do { __typeof__(a->f) t_ = a->f; a->f = b->f; b->f = t_; } while (0)
     SWAPF(table);
     SWAPF(size);
@@ -615,6 +627,10 @@ __attribute__((weak)) void persist_unlocking(void) {}
 void store_written(struct client *c, db *d, sv key)
 {
     atomic_fetch_add_explicit(&server.stat_dirty, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&snap_slicing, memory_order_relaxed) && key.p) {
+        shard *s = store_shard_of(d, key); /* write-locked by the caller */
+        if (s->snap) snapshot_key_written(s, key);
+    }
     persist_key_written(c, d, key); /* persist.c: what the AOF logs */
     watch_key_written(c, d, key);  /* t_multi.c: WATCH (key.p NULL: whole db) */
     block_key_written(c, d, key);  /* block.c: wake clients blocked on key */

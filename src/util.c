@@ -179,6 +179,14 @@ void util_hash_seed(const uint8_t key[16])
     hash_k1 = load_le64(key + 8);
 }
 
+void util_hash_key(uint8_t key[16])
+{
+    for (int i = 0; i < 8; i++) {
+        key[i] = (uint8_t)(hash_k0 >> (8 * i));
+        key[8 + i] = (uint8_t)(hash_k1 >> (8 * i));
+    }
+}
+
 /* Sets a random key from the kernel. If no random source works (no
  * getrandom, no /dev/urandom), falls back to a key mixed from the time,
  * the pid and an address: weaker, but still differs between runs. */
@@ -263,6 +271,49 @@ uint64_t util_crc64(uint64_t crc, const void *p, size_t n)
     while (n--)
         crc = crc64_table[0][(crc ^ *s++) & 0xff] ^ (crc >> 8);
     return crc;
+}
+
+/* Combining: appending n zero bytes to a message maps its CRC through a
+ * linear operator over GF(2), a 64x64 bit matrix (column i = the image of
+ * bit i). crc64_zeros[k] is the operator for 2^k zero bytes; CRC(a . b) =
+ * Z(len b)(CRC(a)) ^ CRC(b) because init and final xor are 0. */
+static uint64_t crc64_zeros[64][64];
+static pthread_once_t crc64_zeros_once = PTHREAD_ONCE_INIT;
+
+static uint64_t gf2_times(const uint64_t *mat, uint64_t vec)
+{
+    uint64_t sum = 0;
+    for (int i = 0; vec; i++, vec >>= 1)
+        if (vec & 1)
+            sum ^= mat[i];
+    return sum;
+}
+
+static void crc64_zeros_init(void)
+{
+    uint64_t op[64], sq[64];
+    /* one zero bit: shift right, xor the polynomial when bit 0 falls out */
+    op[0] = CRC64_POLY_REFLECTED;
+    for (int i = 1; i < 64; i++)
+        op[i] = 1ULL << (i - 1);
+    for (int b = 0; b < 3; b++) { /* 2, 4, then 8 zero bits */
+        for (int i = 0; i < 64; i++)
+            sq[i] = gf2_times(op, op[i]);
+        memcpy(op, sq, sizeof op);
+    }
+    memcpy(crc64_zeros[0], op, sizeof op);
+    for (int k = 1; k < 64; k++)
+        for (int i = 0; i < 64; i++)
+            crc64_zeros[k][i] = gf2_times(crc64_zeros[k - 1], crc64_zeros[k - 1][i]);
+}
+
+uint64_t util_crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b)
+{
+    pthread_once(&crc64_zeros_once, crc64_zeros_init);
+    for (int k = 0; len_b; k++, len_b >>= 1)
+        if (len_b & 1)
+            crc_a = gf2_times(crc64_zeros[k], crc_a);
+    return crc_a ^ crc_b;
 }
 
 /* ------------------------------------------------------------------------

@@ -20,10 +20,14 @@ void     util_hash_seed(const uint8_t key[16]);  /* sets the process-wide key */
 void     util_hash_seed_random(void);             /* from getrandom() or /dev/urandom */
 uint64_t util_hash(const void *p, size_t n);      /* SipHash-1-3 with the process key */
 uint64_t util_siphash13(const void *p, size_t n, const uint8_t key[16]);
+void     util_hash_key(uint8_t key[16]);          /* copies out the process-wide key */
 
 /* util.c — CRC-64/Jones as Redis uses it (reflected, init 0, no final xor;
  * "123456789" -> 0xe9c6d914c4b8d9ca). Incremental: pass the previous result. */
 uint64_t util_crc64(uint64_t crc, const void *p, size_t n);
+/* The CRC of a followed by b from crc_a = CRC(a), crc_b = CRC(b) and the
+ * length of b, in O(log len_b) without reading b (zlib's crc32_combine). */
+uint64_t util_crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
 
 /* util.c — numbers, with Redis's exact acceptance rules. Parsers take an
  * explicit length (input need not be NUL-terminated) and leave *out alone

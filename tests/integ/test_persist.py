@@ -235,6 +235,9 @@ def test_aof_disk_full_nothing_acked_lost(srv):
         c.cmd("SET", "a", "1")
         c.cmd("PERSIST-FAULT", "WRITE", "1", "4")  # the next 4 AOF writes fail
         c.send(harness.encode("SET", "b", "2"))
+        # SET b's write must fail first (else a SET c written along with it
+        # would simply wait out the failures and succeed)
+        wait_info(other, "aof_last_write_status", "err")
         seen = []
 
         def poke():

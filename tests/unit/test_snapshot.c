@@ -258,6 +258,112 @@ START_TEST(test_pointer_type_roundtrip)
 }
 END_TEST
 
+/* Every real value type, both encodings of each (small and big), binary
+ * elements and TTLs, in several databases: what the read commands answer
+ * is the same after a save and a load. */
+static client *mkclient(void)
+{
+    client *c = calloc(1, sizeof *c);
+    c->fd = -1;
+    c->proto = PROTO_RESP2;
+    c->authenticated = true;
+    c->wakefd = -1;
+    c->db = &server_dbs[0];
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->outlock, NULL);
+    return c;
+}
+
+/* Runs argv through the dispatcher and appends its RESP reply to out. */
+static void runv(client *c, buf *out, int argc, sv *argv)
+{
+    c->argv = argv;
+    c->argc = argc;
+    c->obuf.len = 0;
+    cmd_dispatch(c);
+    buf_append(out, c->obuf.p, c->obuf.len);
+    c->argv = NULL;
+}
+
+static void run_words(client *c, buf *out, const char *line)
+{
+    sv argv[64];
+    int n = 0;
+    char *copy = strdup(line), *save = NULL;
+    for (char *w = strtok_r(copy, " ", &save); w && n < 64; w = strtok_r(NULL, " ", &save)) argv[n++] = S(w);
+    runv(c, out, n, argv);
+    free(copy);
+}
+
+static void all_types_view(client *c, buf *out)
+{
+    static const char *reads[] = {
+        "SELECT 0", "LRANGE lsmall 0 -1", "LRANGE lbig 0 -1", "HGET hsmall a", "HGET hsmall bin", "HLEN hbig",
+        "HGET hbig f0", "HGET hbig f499", "SMEMBERS sint", "SCARD sbig", "SISMEMBER sbig m77",
+        "ZRANGE zsmall 0 -1 WITHSCORES", "ZRANGE zbig 0 -1 WITHSCORES", 
+        "SELECT 3", "LRANGE l3 0 -1", "HGET h3 f", "TYPE l3", "DBSIZE", "SELECT 0", "DBSIZE", NULL};
+    for (int i = 0; reads[i]; i++) run_words(c, out, reads[i]);
+}
+
+START_TEST(test_all_types_roundtrip)
+{
+    client *c = mkclient();
+    buf junk, before, after;
+    buf_init_static(&junk, NULL, 0);
+    buf_init_static(&before, NULL, 0);
+    buf_init_static(&after, NULL, 0);
+    run_words(c, &junk, "RPUSH lsmall a b c");
+    sv bin[] = {S("RPUSH"), S("lsmall"), {"\x00\xff\r\n", 4}, {"", 0}};
+    runv(c, &junk, 4, bin);
+    for (int i = 0; i < 2000; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "RPUSH lbig element-%d", i);
+        run_words(c, &junk, w);
+        snprintf(w, sizeof w, "SADD sbig m%d", i);
+        run_words(c, &junk, w);
+        snprintf(w, sizeof w, "ZADD zbig %d.5 z%d", i % 97, i);
+        run_words(c, &junk, w);
+        if (i < 500) {
+            snprintf(w, sizeof w, "HSET hbig f%d value-%d", i, i);
+            run_words(c, &junk, w);
+        }
+    }
+    run_words(c, &junk, "HSET hsmall a 1 b 2");
+    sv hb[] = {S("HSET"), S("hsmall"), S("bin"), {"\x00\x01\x00", 3}};
+    runv(c, &junk, 4, hb);
+    run_words(c, &junk, "SADD sint 1 2 3 -7 100000");
+    run_words(c, &junk, "ZADD zsmall 1 a 2.5 b -inf c");
+    run_words(c, &junk, "PEXPIRE lbig 3600000");
+    run_words(c, &junk, "PEXPIRE hsmall 7200000");
+    run_words(c, &junk, "SELECT 3");
+    run_words(c, &junk, "RPUSH l3 x y");
+    run_words(c, &junk, "HSET h3 f v");
+    all_types_view(c, &before);
+    save_ok("types.snap");
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("types.snap", err, sizeof err), 0);
+    all_types_view(c, &after);
+    ck_assert_msg(memmem(before.p, before.len, "element-1999", 12) != NULL, "the view lacks lbig");
+    ck_assert_msg(before.len == after.len && !memcmp(before.p, after.p, before.len),
+                  "the values differ after the round trip");
+    int64_t exp = -1;
+    ck_assert(get(0, S("lbig"), &exp) && exp > util_mstime() + 3500000);
+    ck_assert(get(0, S("hsmall"), &exp) && exp > util_mstime() + 7100000);
+    snap_info si;
+    ck_assert_int_eq(snapshot_read("types.snap", SNAP_CHECK, &si, err, sizeof err), 0);
+    snap_info_free(&si);
+    flush_all();
+    buf_free(&junk);
+    buf_free(&before);
+    buf_free(&after);
+    buf_free(&c->obuf);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->outlock);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_type_without_encoding_refused)
 {
     const objtype *saved = obj_types[OBJ_SET];
@@ -442,6 +548,120 @@ START_TEST(test_many_keys_marks)
 }
 END_TEST
 
+/* Big shards are saved in slices with writes in between: the file must
+ * load as each shard was at its last slice (overwritten, deleted and new
+ * keys in buckets already passed included). */
+#define SLICED_KEYS 100000
+static int slice_calls;
+
+static void write_between_slices(shard *s)
+{
+    db *d = &server_dbs[0];
+    slice_calls++;
+    for (int i = 0; i < SLICED_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        if (store_shard_of(d, S(k)) != s) continue;
+        shard_wrlock(s);
+        if (i % 7 == slice_calls % 7) {
+            char v[32];
+            snprintf(v, sizeof v, "new%d-%d", slice_calls, i);
+            store_set_string(d, S(k), S(v), -1, false);
+            store_written(NULL, d, S(k));
+        } else if (i % 11 == slice_calls % 11) {
+            entry *e = store_lookup_write(d, S(k));
+            if (e) {
+                store_delete_entry(s, e);
+                store_written(NULL, d, S(k));
+            }
+        }
+        if (i % 13 == 0) {
+            char k2[40];
+            snprintf(k2, sizeof k2, "added:%d:%d", slice_calls, i);
+            if (store_shard_of(d, S(k2)) == s) { /* other shards may be saved already */
+                store_set_string(d, S(k2), S(k2), -1, false);
+                store_written(NULL, d, S(k2));
+            }
+        }
+        shard_unlock(s);
+    }
+}
+
+START_TEST(test_sliced_shards_load_as_last_slice_saw_them)
+{
+    for (int i = 0; i < SLICED_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(0, S(k), S(k), -1);
+    }
+    slice_calls = 0;
+    snapshot_between_slices = write_between_slices;
+    save_ok("sliced.snap");
+    snapshot_between_slices = NULL;
+    ck_assert_int_ge(slice_calls, 2 * cfg.shards); /* every shard took several slices */
+    /* the store now holds exactly what the snapshot must give back */
+    uint64_t want = count_all();
+    char **keys = malloc(sizeof(char *) * (size_t)want);
+    char **vals = malloc(sizeof(char *) * (size_t)want);
+    uint64_t n = 0;
+    for (int i = 0; i < cfg.shards; i++) {
+        shard *s = &server_dbs[0].shards[i];
+        for (uint64_t b = 0; b < s->size; b++)
+            for (entry *e = s->table[b]; e; e = e->next) {
+                keys[n] = kvd_strndup(ent_key(e), e->klen);
+                vals[n] = kvd_strndup(ent_val(e), e->vlen);
+                n++;
+            }
+    }
+    ck_assert_uint_eq(n, want);
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("sliced.snap", err, sizeof err), 0);
+    for (uint64_t i = 0; i < n; i++) {
+        entry *e = get(0, S(keys[i]), NULL);
+        ck_assert_msg(e != NULL, "key '%s' lost", keys[i]);
+        ck_assert_msg(e->vlen == strlen(vals[i]) && memcmp(ent_val(e), vals[i], e->vlen) == 0,
+                      "key '%s' has a stale value", keys[i]);
+        free(keys[i]);
+        free(vals[i]);
+    }
+    ck_assert_uint_eq(count_all(), want);
+    free(keys);
+    free(vals);
+}
+END_TEST
+
+/* A snapshot written under another hash key (or shard count) loads key by
+ * key into whatever shards the keys hash to now. */
+START_TEST(test_load_under_another_hash_key)
+{
+    for (int i = 0; i < 3000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(i % 3, S(k), S(k), i % 5 ? -1 : util_mstime() + 1000000);
+    }
+    save_ok("other.snap");
+    flush_all();
+    uint8_t mine[16], other[16];
+    util_hash_key(mine);
+    for (int i = 0; i < 16; i++) other[i] = (uint8_t)(mine[i] ^ 0x5a);
+    util_hash_seed(other);
+    char err[512];
+    ck_assert_int_eq(load("other.snap", err, sizeof err), 0);
+    ck_assert_uint_eq(count_all(), 3000);
+    for (int i = 0; i < 3000; i += 7) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        int64_t exp = -2;
+        entry *e = get(i % 3, S(k), &exp);
+        ck_assert_msg(e && e->vlen == strlen(k) && !memcmp(ent_val(e), k, e->vlen), "key %s", k);
+        ck_assert(i % 5 ? exp == -1 : exp > util_mstime());
+    }
+    flush_all();
+    util_hash_seed(mine);
+}
+END_TEST
+
 Suite *make_suite_snapshot(void)
 {
     Suite *s = suite_create("snapshot");
@@ -452,12 +672,15 @@ Suite *make_suite_snapshot(void)
     tcase_add_test(tc, test_empty_dataset);
     tcase_add_test(tc, test_expired_since_save_dropped);
     tcase_add_test(tc, test_pointer_type_roundtrip);
+    tcase_add_test(tc, test_all_types_roundtrip);
     tcase_add_test(tc, test_type_without_encoding_refused);
     tcase_add_test(tc, test_every_flipped_byte_refused);
     tcase_add_test(tc, test_every_truncation_refused);
     tcase_add_test(tc, test_version_and_magic);
     tcase_add_test(tc, test_fault_injection_keeps_previous);
     tcase_add_test(tc, test_many_keys_marks);
+    tcase_add_test(tc, test_sliced_shards_load_as_last_slice_saw_them);
+    tcase_add_test(tc, test_load_under_another_hash_key);
     suite_add_tcase(s, tc);
     return s;
 }

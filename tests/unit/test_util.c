@@ -309,6 +309,26 @@ START_TEST(test_crc64_matches_bitwise_reference)
 }
 END_TEST
 
+START_TEST(test_crc64_combine)
+{
+    static uint8_t buf[70000];
+    uint64_t x = 7;
+
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        buf[i] = (uint8_t)(x >> 56);
+    }
+    size_t cuts[] = {0, 1, 7, 8, 9, 255, 256, 4096, 65535, 69999, 70000};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        size_t cut = cuts[i];
+        uint64_t a = util_crc64(0, buf, cut), b = util_crc64(0, buf + cut, sizeof buf - cut);
+        ck_assert_msg(util_crc64_combine(a, b, sizeof buf - cut) == util_crc64(0, buf, sizeof buf),
+                      "combine wrong at cut %zu", cut);
+    }
+    ck_assert_uint_eq(util_crc64_combine(0x1234, 0, 0), 0x1234);
+}
+END_TEST
+
 START_TEST(test_crc64_incremental)
 {
     uint8_t buf[257];
@@ -812,6 +832,7 @@ Suite *make_suite_util(void)
     tcase_add_test(tc, test_crc64_check_value);
     tcase_add_test(tc, test_crc64_matches_bitwise_reference);
     tcase_add_test(tc, test_crc64_incremental);
+    tcase_add_test(tc, test_crc64_combine);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("integers");
