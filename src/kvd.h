@@ -170,6 +170,11 @@ typedef struct shard {
     uint64_t mem;           /* bytes held by entries and values (estimate) */
     expslot *heap;          /* min-heap of deadlines (expire.c) */
     uint32_t heap_len, heap_cap;
+    __int128 exp_sum;       /* sum of the heap's deadlines (INFO avg_ttl) */
+    /* heap[0].when, INT64_MAX when the heap is empty: written under the
+     * write lock, read without any lock by the reaper to skip shards with
+     * nothing due (expire.c) */
+    _Atomic int64_t next_due;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
@@ -209,6 +214,7 @@ void store_delete_entry(shard *s, entry *e);
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
 void store_flush_shard(shard *s);
+void store_shrink_sparse(shard *s);         /* reaper: table under half full */
 uint64_t store_db_keys(db *d);              /* locks shards one by one */
 uint64_t store_db_expires(db *d);
 /* Iterate shard s from bucket cursor; calls fn for entries of up to `count`
@@ -317,9 +323,26 @@ void expire_heap_add(shard *s, entry *e);      /* e has ENT_EXPIRE */
 void expire_heap_update(shard *s, entry *e);   /* deadline changed */
 void expire_heap_remove(shard *s, entry *e);
 void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
+void expire_heap_reset(shard *s);             /* heap emptied or swapped in */
 int expire_reaper_start(void);
 void expire_reaper_stop(void);
-void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+void expire_reaper_wake(void);                 /* DEBUG JUMP-CLOCK: run a cycle now */
+void expire_set_active(bool on);               /* DEBUG SET-ACTIVE-EXPIRE 0|1 */
+/* Deletes up to `budget` due keys of s (write lock held), adding them to
+ * *reaped; returns whether due keys remain. */
+bool expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+/* INFO's expiry figures over shards (read lock held for each call):
+ * keys with a TTL, how many of them are logically expired but not yet
+ * reclaimed (exact up to a walk of 256 heap nodes per shard, sampled
+ * beyond), and the summed remaining TTL of the live ones. */
+typedef struct expstats {
+    uint64_t ttl_keys;
+    double stale;
+    double live, live_ttl_sum;
+} expstats;
+void expire_shard_stats(shard *s, int64_t now, expstats *st);
+/* Keys the reaper deletes per shard lock hold (expire.c; tests) */
+#define REAP_BATCH 64
 
 /* ------------------------------------------------------------------------
  * reply.c — the typed reply API handlers use; the codec renders it */
@@ -865,7 +888,6 @@ typedef struct server_state {
     _Atomic uint64_t stat_commands;
     _Atomic uint64_t stat_connections;
     _Atomic uint64_t stat_expired;
-    _Atomic uint64_t stat_expired_stale_perc_x100;
     _Atomic uint64_t stat_expire_cap_reached;
     _Atomic uint64_t stat_keyspace_hits, stat_keyspace_misses;
     _Atomic uint64_t stat_net_in, stat_net_out;

@@ -593,7 +593,8 @@ static void ttl_generic(client *c, bool ms, bool abs)
         return;
     }
     if (abs) {
-        reply_int(c, ms ? when : when / 1000);
+        /* EXPIRETIME rounds to the nearest second, as TTL does */
+        reply_int(c, ms ? when : when / 1000 + (when % 1000 >= 500));
         return;
     }
     int64_t ttl = when - util_mstime();

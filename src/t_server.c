@@ -918,6 +918,15 @@ static void debug_command(client *c)
             return;
         }
         util_clock_jump(v);
+        expire_reaper_wake(); /* keys now due go at once, not next cycle */
+        reply_ok(c);
+    } else if (sv_eqci(sub, "set-active-expire") && c->argc == 3) {
+        /* as Redis: 0 stops the reaper (lazy expiry only), 1 resumes */
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &v)) {
+            reply_err_int(c);
+            return;
+        }
+        expire_set_active(v != 0);
         reply_ok(c);
     } else if (sv_eqci(sub, "sleep") && c->argc == 3) {
         double secs;
