@@ -292,18 +292,28 @@ void list_push(db *d, sv key, entry *e, bool left, sv v);
 char *list_move(struct client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_left, bool to_left,
                 size_t *n);
 
+/* t_zset.c, for block.c: the caller holds the key's shard write lock.
+ * zset_pop_n removes the n lowest (or highest, max) members, calling fn
+ * with each and its score before removal, and deletes the key when it
+ * empties. */
+uint64_t zset_len(entry *e);
+void zset_pop_n(db *d, entry *e, bool max, uint64_t n, void (*fn)(void *ctx, sv m, double score), void *ctx);
+
 /* ------------------------------------------------------------------------
- * block.c — blocking pops: the registry of clients waiting on list keys.
+ * block.c — blocking pops: the registry of clients waiting on list and
+ * sorted-set keys.
  * Lock order: shard locks, then the registry mutex, then a client's
  * outlock (conn_wake). A pusher serves waiters first-come first-served from
  * inside store_written(), while it still holds the key's write lock. */
-enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2 };
+/* BLOCK_ZPOP (BZPOPMIN/MAX) and BLOCK_ZMPOP (BZMPOP) wait for sorted
+ * sets; the others for lists. */
+enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2, BLOCK_ZPOP = 3, BLOCK_ZMPOP = 4 };
 typedef struct block_req {
     int kind;            /* BLOCK_* */
-    bool left;           /* pop from the head */
+    bool left;           /* pop from the head; sorted sets: MIN */
     bool to_left;        /* BLOCK_MOVE: push at the head of dst */
     bool rpoplpush;      /* BLOCK_MOVE: propagate as RPOPLPUSH */
-    long count;          /* BLOCK_MPOP */
+    long count;          /* BLOCK_MPOP, BLOCK_ZMPOP */
     int64_t deadline;    /* absolute ms, -1 forever */
     const sv *keys;      /* BLOCK_MOVE: keys[0] src, dst below */
     int nkeys;
