@@ -1,4 +1,5 @@
-/* block.c — blocking list pops (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH).
+/* block.c — blocking pops: lists (BLPOP, BRPOP, BLMPOP, BLMOVE,
+ * BRPOPLPUSH) and sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP).
  *
  * A command that finds nothing to pop registers its client here, under the
  * write locks of its keys, and returns; conn.c then calls block_wait(),
@@ -8,12 +9,15 @@
  *
  * Serving keeps Redis's order: every write reaches block_key_written()
  * (through store_written) while the writer still holds the key's shard
- * write lock. If clients wait on that key and it now holds a list, the
- * writer pops for them right there, first come first served, and hands
- * each its elements; only then does it release the lock, so no other
- * client can take the elements first. The popped elements are rendered by
- * the waiter's own thread in its own protocol. The writer logs each pop
- * for the AOF after its own command (LPUSH ..., then LPOP key).
+ * write lock. If clients wait on that key and it now holds a list or a
+ * sorted set, the writer pops for them right there, first come first
+ * served among the waiters for that type (a list pop waiting on a key that
+ * now holds a sorted set keeps waiting and keeps its place, as in Redis),
+ * and hands each its elements (members with their scores); only then does
+ * it release the lock, so no other client can take the elements first.
+ * The popped elements are rendered by the waiter's own thread in its own
+ * protocol. The writer logs each pop for the AOF after its own command
+ * (LPUSH ..., then LPOP key; ZADD ..., then ZPOPMIN key [count]).
  *
  * BLMOVE and BRPOPLPUSH whose destination lives in another shard than the
  * source can't be served by the writer: it would have to take the
@@ -68,7 +72,7 @@ typedef struct bstate {
     command *cmd;
     int dbid;
     int kind;                /* BLOCK_* */
-    bool left, to_left, rpoplpush;
+    bool left, to_left, rpoplpush; /* sorted sets: left is MIN */
     long count;
     int64_t deadline;
     int nkeys;               /* distinct keys */
@@ -80,7 +84,8 @@ typedef struct bstate {
     bool registered;
     bool was_retry;          /* left the queue while at its head as B_RETRY */
     int served_key;          /* index into keys */
-    buf result;              /* served elements: u32 length + bytes each */
+    buf result;              /* served elements: u32 length + bytes each
+                              * (sorted sets: then the score, a double) */
     long nresult;
     struct bstate *aprev, *anext; /* all registered clients */
 } bstate;
@@ -298,6 +303,15 @@ static void result_cb(void *ctx, sv v)
     st->nresult++;
 }
 
+static void zresult_cb(void *ctx, sv m, double score)
+{
+    bstate *st = ctx;
+    result_cb(st, m);
+    buf_append(&st->result, &score, sizeof score);
+}
+
+static bool is_zset_kind(int kind) { return kind == BLOCK_ZPOP || kind == BLOCK_ZMPOP; }
+
 /* The writer's AOF records: its own command first (as received, unless
  * it already chose what to log), then what it did for the waiters. */
 static void prop_writer(client *w)
@@ -305,13 +319,15 @@ static void prop_writer(client *w)
     if (w && !w->prop_custom) cmd_propagate(w, w->argc, w->argv);
 }
 
-static void prop_pop(client *w, sv key, bool left, long count)
+/* LPOP/RPOP key [count], or for sorted sets ZPOPMIN/ZPOPMAX key [count] */
+static void prop_pop(client *w, bool zset, sv key, bool left, long count)
 {
     if (!w) return;
     prop_writer(w);
     char tmp[32];
     int n = util_ll2str(tmp, sizeof tmp, count);
-    sv args[3] = {sv_of(left ? "LPOP" : "RPOP"), key, {tmp, (size_t)n}};
+    const char *name = zset ? (left ? "ZPOPMIN" : "ZPOPMAX") : (left ? "LPOP" : "RPOP");
+    sv args[3] = {sv_of(name), key, {tmp, (size_t)n}};
     cmd_propagate(w, count >= 0 ? 3 : 2, args);
 }
 
@@ -343,16 +359,22 @@ static void finish(bstate *st, int state)
     conn_wake(st->c);
 }
 
-/* Serves the waiters of (d, key) while it holds a list. reg_mu held, and
- * the key's shard write-locked by the caller. */
+/* Serves the waiters of (d, key) while it holds a list or a sorted set:
+ * the oldest waiter for that type first. reg_mu held, and the key's shard
+ * write-locked by the caller. */
 static void serve_key(client *w, db *d, sv key)
 {
     for (;;) {
         bkey *k = reg_find(d->id, key);
         if (!k) return;
         entry *e = store_lookup_write(d, key);
-        if (!e || e->type != OBJ_LIST || list_len(e) == 0) return;
-        bstate *st = k->head->st;
+        if (!e) return;
+        bool zset = e->type == OBJ_ZSET;
+        if (zset ? zset_len(e) == 0 : e->type != OBJ_LIST || list_len(e) == 0) return;
+        bnode *node = k->head;
+        while (node && is_zset_kind(node->st->kind) != zset) node = node->next;
+        if (!node) return;
+        bstate *st = node->st;
         if (st->state == B_RETRY) return;  /* it keeps its turn */
         st->served_key = key_index(st, k);
         sv skey = st->keys[st->served_key];
@@ -376,9 +398,18 @@ static void serve_key(client *w, db *d, sv key)
             finish(st, B_SERVED);
             continue;
         }
+        if (zset) {
+            uint64_t len = zset_len(e);
+            uint64_t take = st->kind == BLOCK_ZMPOP && (uint64_t)st->count < len ? (uint64_t)st->count : len;
+            if (st->kind == BLOCK_ZPOP) take = 1;
+            prop_pop(w, true, skey, st->left, st->kind == BLOCK_ZMPOP ? (long)take : -1);
+            zset_pop_n(d, e, !st->left, take, zresult_cb, st);
+            finish(st, B_SERVED);
+            continue;
+        }
         long len = list_len(e);
         long take = st->kind == BLOCK_MPOP ? (st->count < len ? st->count : len) : 1;
-        prop_pop(w, skey, st->left, st->kind == BLOCK_MPOP ? take : -1);
+        prop_pop(w, false, skey, st->left, st->kind == BLOCK_MPOP ? take : -1);
         list_pop(d, e, st->left, take, result_cb, st);
         finish(st, B_SERVED);
     }
@@ -566,6 +597,23 @@ static void render(client *c, bstate *st)
     case B_SERVED: {
         const char *p = st->result.p;
         uint32_t l;
+        if (is_zset_kind(st->kind)) {
+            /* BZPOPMIN: [key, member, score]; BZMPOP: [key, [[m, s]...]] */
+            bool mpop = st->kind == BLOCK_ZMPOP;
+            reply_array(c, mpop ? 2 : 1 + 2 * st->nresult);
+            reply_bulk_sv(c, st->keys[st->served_key]);
+            if (mpop) reply_array(c, st->nresult);
+            for (long i = 0; i < st->nresult; i++) {
+                double score;
+                memcpy(&l, p, sizeof l);
+                memcpy(&score, p + sizeof l + l, sizeof score);
+                if (mpop) reply_array(c, 2);
+                reply_bulk(c, p + sizeof l, l);
+                reply_double(c, score);
+                p += sizeof l + l + sizeof score;
+            }
+            break;
+        }
         if (st->kind != BLOCK_MOVE) {
             reply_array(c, 2);
             reply_bulk_sv(c, st->keys[st->served_key]);

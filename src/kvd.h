@@ -23,6 +23,13 @@
 #define KVD_MAX_ARGS_DEFAULT 1048576    /* multibulk length limit */
 #define KVD_INLINE_MAX (64 * 1024)      /* inline request / length line limit */
 #define KVD_STRING_MAX (512LL * 1024 * 1024)
+/* Limits on a connection that has not authenticated yet (requirepass set),
+ * as Redis after CVE-2021-32675 and CVE-2025-21605: requests of at most 10
+ * arguments of at most 16 KiB, and at most UNAUTH_MAX_OUTPUT bytes of
+ * replies the client has not read before it is disconnected. */
+#define UNAUTH_MAX_ARGS 10
+#define UNAUTH_MAX_BULK 16384
+#define UNAUTH_MAX_OUTPUT (16 * 1024 + 1024)
 
 #ifdef KVD_DEBUG
 #include <assert.h>
@@ -170,6 +177,11 @@ typedef struct shard {
     uint64_t mem;           /* bytes held by entries and values (estimate) */
     expslot *heap;          /* min-heap of deadlines (expire.c) */
     uint32_t heap_len, heap_cap;
+    __int128 exp_sum;       /* sum of the heap's deadlines (INFO avg_ttl) */
+    /* heap[0].when, INT64_MAX when the heap is empty: written under the
+     * write lock, read without any lock by the reaper to skip shards with
+     * nothing due (expire.c) */
+    _Atomic int64_t next_due;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
     struct snapslice *snap; /* set while the snapshot serializes this shard in
                                slices (snapshot.c); under the shard lock */
@@ -211,6 +223,7 @@ void store_delete_entry(shard *s, entry *e);
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
 void store_flush_shard(shard *s);
+void store_shrink_sparse(shard *s);         /* reaper: table under half full */
 uint64_t store_db_keys(db *d);              /* locks shards one by one */
 uint64_t store_db_expires(db *d);
 /* Iterate shard s from bucket cursor; calls fn for entries of up to `count`
@@ -279,18 +292,28 @@ void list_push(db *d, sv key, entry *e, bool left, sv v);
 char *list_move(struct client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_left, bool to_left,
                 size_t *n);
 
+/* t_zset.c, for block.c: the caller holds the key's shard write lock.
+ * zset_pop_n removes the n lowest (or highest, max) members, calling fn
+ * with each and its score before removal, and deletes the key when it
+ * empties. */
+uint64_t zset_len(entry *e);
+void zset_pop_n(db *d, entry *e, bool max, uint64_t n, void (*fn)(void *ctx, sv m, double score), void *ctx);
+
 /* ------------------------------------------------------------------------
- * block.c — blocking pops: the registry of clients waiting on list keys.
+ * block.c — blocking pops: the registry of clients waiting on list and
+ * sorted-set keys.
  * Lock order: shard locks, then the registry mutex, then a client's
  * outlock (conn_wake). A pusher serves waiters first-come first-served from
  * inside store_written(), while it still holds the key's write lock. */
-enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2 };
+/* BLOCK_ZPOP (BZPOPMIN/MAX) and BLOCK_ZMPOP (BZMPOP) wait for sorted
+ * sets; the others for lists. */
+enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2, BLOCK_ZPOP = 3, BLOCK_ZMPOP = 4 };
 typedef struct block_req {
     int kind;            /* BLOCK_* */
-    bool left;           /* pop from the head */
+    bool left;           /* pop from the head; sorted sets: MIN */
     bool to_left;        /* BLOCK_MOVE: push at the head of dst */
     bool rpoplpush;      /* BLOCK_MOVE: propagate as RPOPLPUSH */
-    long count;          /* BLOCK_MPOP */
+    long count;          /* BLOCK_MPOP, BLOCK_ZMPOP */
     int64_t deadline;    /* absolute ms, -1 forever */
     const sv *keys;      /* BLOCK_MOVE: keys[0] src, dst below */
     int nkeys;
@@ -312,9 +335,26 @@ void expire_heap_add(shard *s, entry *e);      /* e has ENT_EXPIRE */
 void expire_heap_update(shard *s, entry *e);   /* deadline changed */
 void expire_heap_remove(shard *s, entry *e);
 void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
+void expire_heap_reset(shard *s);             /* heap emptied or swapped in */
 int expire_reaper_start(void);
 void expire_reaper_stop(void);
-void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+void expire_reaper_wake(void);                 /* DEBUG JUMP-CLOCK: run a cycle now */
+void expire_set_active(bool on);               /* DEBUG SET-ACTIVE-EXPIRE 0|1 */
+/* Deletes up to `budget` due keys of s (write lock held), adding them to
+ * *reaped; returns whether due keys remain. */
+bool expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+/* INFO's expiry figures over shards (read lock held for each call):
+ * keys with a TTL, how many of them are logically expired but not yet
+ * reclaimed (exact up to a walk of 256 heap nodes per shard, sampled
+ * beyond), and the summed remaining TTL of the live ones. */
+typedef struct expstats {
+    uint64_t ttl_keys;
+    double stale;
+    double live, live_ttl_sum;
+} expstats;
+void expire_shard_stats(shard *s, int64_t now, expstats *st);
+/* Keys the reaper deletes per shard lock hold (expire.c; tests) */
+#define REAP_BATCH 64
 
 /* ------------------------------------------------------------------------
  * reply.c — the typed reply API handlers use; the codec renders it */
@@ -658,6 +698,8 @@ typedef struct client {
     command *info_cmd;
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
+    int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
+    size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -685,6 +727,15 @@ void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
+void conn_timeout_sweep(void);            /* close clients idle past `timeout` (accept thread) */
+/* For handlers whose reply grows with an argument, not with the data (the
+ * repeats of SRANDMEMBER/ZRANDMEMBER/HRANDFIELD with a negative count):
+ * true once the reply being built passes the client's output limit
+ * (client-output-buffer-limit hard, or REPLY_CAP when that is 0); c is
+ * then marked to close (its partial reply is dropped) and the handler
+ * must stop producing. */
+bool conn_reply_too_big(struct client *c);
+#define REPLY_CAP (512LL * 1024 * 1024)
 enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
 int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
 void conn_wake(client *c);                /* any thread */
@@ -771,6 +822,9 @@ enum { LISTEN_RESP = 0, LISTEN_TEXT = 1 };
 int listen_start(char *err, size_t errlen);
 void listen_stop(void);
 extern _Atomic long stat_rejected_conn;
+struct sockaddr;
+bool listen_peer_is_local(const struct sockaddr *sa);    /* unix, 127.0.0.1, ::1 (as Redis 7.0) */
+bool listen_protected_denies(const struct sockaddr *sa); /* protected-mode refuses this peer */
 
 /* ------------------------------------------------------------------------
  * config.c — the directive table: file, command line, CONFIG GET/SET */
@@ -788,6 +842,9 @@ typedef struct server_config {
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    /* client-output-buffer-limit per class: [0] normal, [1] replica, [2] pubsub */
+    long long obl_hard[3], obl_soft[3];
+    int obl_secs[3];
     /* store */
     int shards, databases;
     int hz, active_expire_effort;
@@ -860,7 +917,6 @@ typedef struct server_state {
     _Atomic uint64_t stat_commands;
     _Atomic uint64_t stat_connections;
     _Atomic uint64_t stat_expired;
-    _Atomic uint64_t stat_expired_stale_perc_x100;
     _Atomic uint64_t stat_expire_cap_reached;
     _Atomic uint64_t stat_keyspace_hits, stat_keyspace_misses;
     _Atomic uint64_t stat_net_in, stat_net_out;

@@ -626,13 +626,12 @@ static void sweep_expired(void)
     load_expired += total;
 }
 
+/* The snapshot's hash key is NOT adopted: the keyed hash's seed stays
+ * random per process (hash-flooding resistance, issue 7), so a restart
+ * reloads through the general path; the same-layout fast path applies only
+ * when the key matches (a DEBUG RELOAD-style reload in one process). */
 void persist_preload(void)
 {
-    buf t;
-    char m[1100];
-    buf_init_static(&t, m, sizeof m);
-    snapshot_adopt_hash_key(snap_path(&t));
-    buf_free(&t);
 }
 
 int persist_load(char *err, size_t errlen)

@@ -59,6 +59,7 @@ void store_init(void)
             pthread_rwlock_init(&s->lock, &attr);
             s->id = (uint32_t)j;
             s->dbid = (uint32_t)i;
+            expire_heap_reset(s);
         }
     }
     pthread_rwlockattr_destroy(&attr);
@@ -235,6 +236,21 @@ static void table_maybe_shrink(shard *s)
         while (n > 4 && s->count < n / 4) n /= 2;
         table_resize(s, n);
     }
+}
+
+/* Called by the reaper when expiry has just drained a shard's due keys
+ * (write lock held): a table left under half full shrinks to the smallest
+ * power of two that holds its keys, so the memory of an expired wave comes
+ * back without anyone touching the keys. Deletes alone wait for 1/8 full
+ * (table_maybe_shrink) so that inserts and deletes at a boundary cannot
+ * resize back and forth; here the reaper's pace bounds it (at most once
+ * per shard per reaper pass, each shrink at least halving). */
+void store_shrink_sparse(shard *s)
+{
+    if (s->size <= 4 || s->count >= s->size / 2) return;
+    uint64_t n = 4;
+    while (n < s->count) n *= 2;
+    table_resize(s, n);
 }
 
 /* Returns the link that points at key's entry (or at the NULL ending its
@@ -492,6 +508,7 @@ void store_flush_shard(shard *s)
     s->heap = NULL;
     s->size = s->count = s->mem = 0;
     s->heap_len = s->heap_cap = 0;
+    expire_heap_reset(s);
 }
 
 uint64_t store_db_keys(db *d)
@@ -577,7 +594,10 @@ void store_swap_shards(shard *a, shard *b)
     SWAPF(heap);
     SWAPF(heap_len);
     SWAPF(heap_cap);
+    SWAPF(exp_sum);
 #undef SWAPF
+    expire_heap_reset(a);
+    expire_heap_reset(b);
 }
 
 /* ---------------------------------------------------------------- moves */

@@ -761,7 +761,13 @@ static void command_command(client *c)
             return;
         }
         /* evaluate key positions against the shifted argument vector */
-        client tmp = *c;
+        /* (not a copy of *c: its list links change under conn_list_lock,
+         * a race ThreadSanitizer reported) */
+        client tmp;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.proto = c->proto;
+        tmp.dbid = c->dbid;
+        tmp.db = c->db;
         tmp.argv = c->argv + 2;
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
@@ -918,6 +924,15 @@ static void debug_command(client *c)
             return;
         }
         util_clock_jump(v);
+        expire_reaper_wake(); /* keys now due go at once, not next cycle */
+        reply_ok(c);
+    } else if (sv_eqci(sub, "set-active-expire") && c->argc == 3) {
+        /* as Redis: 0 stops the reaper (lazy expiry only), 1 resumes */
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &v)) {
+            reply_err_int(c);
+            return;
+        }
+        expire_set_active(v != 0);
         reply_ok(c);
     } else if (sv_eqci(sub, "sleep") && c->argc == 3) {
         double secs;

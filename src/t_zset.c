@@ -1,6 +1,7 @@
-/* t_zset.c — the sorted set type and its commands (ZADD … ZSCAN, ZMPOP),
- * with Redis 7 semantics, replies and errors. A sorted set value is one of
- * two encodings, told apart by its first byte:
+/* t_zset.c — the sorted set type and its commands (ZADD … ZSCAN, ZMPOP,
+ * and BZPOPMIN, BZPOPMAX, BZMPOP, which wait through block.c when nothing
+ * is there) with Redis 7 semantics, replies and errors. A sorted set value
+ * is one of two encodings, told apart by its first byte:
  *   pack      (OBJECT ENCODING "listpack") entries sorted by (score,
  *             member) in one allocation (pack.c) while there are at most
  *             zset-max-listpack-entries, none longer than
@@ -1233,6 +1234,75 @@ static void zmpop_command(client *c)
 
 static int zmpop_keys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 1, 0); }
 
+/* ---------------------------------------------------------------- blocking pops */
+
+/* For block.c: a pusher serving a waiter, the key's shard write-locked. */
+uint64_t zset_len(entry *e) { return zs_len(ent_ptr(e)); }
+
+void zset_pop_n(db *d, entry *e, bool max, uint64_t n, void (*fn)(void *ctx, sv m, double score), void *ctx)
+{
+    void *z = ent_ptr(e);
+    zq q;
+    memset(&q, 0, sizeof q);
+    q.kind = ZQ_RANK;
+    q.rev = max;
+    q.start = 0;
+    q.end = (int64_t)n - 1;
+    zvec v = {NULL, 0, 0};
+    zs_collect(z, &q, &v);
+    for (uint64_t i = 0; i < v.n; i++) fn(ctx, v.v[i].m, v.v[i].score);
+    buf own;
+    buf_init_static(&own, NULL, 0);
+    zv_own(&v, &own);
+    shard *s = store_shard_of(d, ent_keysv(e));
+    size_t before = zs_mem(z);
+    for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
+    ent_setptr(e, z);
+    store_value_mem_changed(s, e, (ssize_t)zs_mem(z) - (ssize_t)before);
+    if (!zs_len(z)) store_delete_entry(s, e);
+    buf_free(&own);
+    free(v.v);
+}
+
+/* BZPOPMIN/BZPOPMAX key... timeout, BZMPOP timeout numkeys key... MIN|MAX
+ * [COUNT n]: pop at once when a key holds members, else wait in block.c
+ * (not inside EXEC: there they answer as timed out). */
+static void bzpop_generic(client *c, bool max)
+{
+    int64_t deadline;
+    if (!block_parse_timeout(c, c->argv[c->argc - 1], &deadline)) return;
+    if (zset_pop(c, &c->argv[1], c->argc - 2, max, 1, true, false)) return;
+    if (multi_in_exec(c)) {
+        reply_null_array(c);
+        cmd_propagate_none(c);
+        return;
+    }
+    block_req q = {BLOCK_ZPOP, !max, false, false, 1, deadline, c->argv + 1, c->argc - 2, {NULL, 0}};
+    block_client(c, &q);
+}
+
+static void bzpopmin_command(client *c) { bzpop_generic(c, false); }
+static void bzpopmax_command(client *c) { bzpop_generic(c, true); }
+
+static void bzmpop_command(client *c)
+{
+    long long numkeys, count;
+    bool max;
+    if (!zmpop_parse(c, 2, &numkeys, &max, &count)) return;
+    int64_t deadline;
+    if (!block_parse_timeout(c, c->argv[1], &deadline)) return;
+    if (zset_pop(c, &c->argv[3], (int)numkeys, max, (uint64_t)count, true, true)) return;
+    if (multi_in_exec(c)) {
+        reply_null_array(c);
+        cmd_propagate_none(c);
+        return;
+    }
+    block_req q = {BLOCK_ZMPOP, !max, false, false, (long)count, deadline, c->argv + 3, (int)numkeys, {NULL, 0}};
+    block_client(c, &q);
+}
+
+static int bzmpop_keys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 2, 0); }
+
 /* ---------------------------------------------------------------- ZRANDMEMBER */
 
 static void zs_random(const void *z, zel *e)
@@ -1297,6 +1367,8 @@ static void zrandmember_command(client *c)
             if (pairs) reply_array(c, 2);
             reply_bulk_sv(c, x.m);
             if (withscores) reply_double(c, x.score);
+            /* a huge negative count: see srandmember in t_set.c */
+            if ((i & 1023) == 1023 && conn_reply_too_big(c)) break;
         }
         return;
     }
@@ -1769,38 +1841,42 @@ static void zscan_command(client *c)
 #define R CMD_READONLY
 #define F CMD_FAST
 #define D CMD_DENYOOM
+#define B (CMD_BLOCKING | CMD_NOSCRIPT)
 command cmds_zset[] = {
-    {"zadd", zadd_command, -4, W | D | F, 1, 1, 1, NULL, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", "1.2.0", 0, 0, 0, 0},
-    {"zincrby", zincrby_command, 4, W | D | F, 1, 1, 1, NULL, "sorted_set", "Increments the score of a member in a sorted set.", "1.2.0", 0, 0, 0, 0},
-    {"zrem", zrem_command, -3, W | F, 1, 1, 1, NULL, "sorted_set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", "1.2.0", 0, 0, 0, 0},
-    {"zcard", zcard_command, 2, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the number of members in a sorted set.", "1.2.0", 0, 0, 0, 0},
-    {"zcount", zcount_command, 4, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the count of members in a sorted set that have scores within a range.", "2.0.0", 0, 0, 0, 0},
-    {"zlexcount", zlexcount_command, 4, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9", 0, 0, 0, 0},
-    {"zscore", zscore_command, 3, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the score of a member in a sorted set.", "1.2.0", 0, 0, 0, 0},
-    {"zmscore", zmscore_command, -3, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the score of one or more members in a sorted set.", "6.2.0", 0, 0, 0, 0},
-    {"zrank", zrank_command, -3, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0", 0, 0, 0, 0},
-    {"zrevrank", zrevrank_command, -3, R | F, 1, 1, 1, NULL, "sorted_set", "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0", 0, 0, 0, 0},
-    {"zrange", zrange_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a range of indexes.", "1.2.0", 0, 0, 0, 0},
-    {"zrangestore", zrangestore_command, -5, W | D, 1, 2, 1, NULL, "sorted_set", "Stores a range of members from sorted set in a key.", "6.2.0", 0, 0, 0, 0},
-    {"zrevrange", zrevrange_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0", 0, 0, 0, 0},
-    {"zrangebyscore", zrangebyscore_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a range of scores.", "1.0.5", 0, 0, 0, 0},
-    {"zrevrangebyscore", zrevrangebyscore_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0", 0, 0, 0, 0},
-    {"zrangebylex", zrangebylex_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a lexicographical range.", "2.8.9", 0, 0, 0, 0},
-    {"zrevrangebylex", zrevrangebylex_command, -4, R, 1, 1, 1, NULL, "sorted_set", "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9", 0, 0, 0, 0},
-    {"zremrangebyrank", zremrangebyrank_command, 4, W, 1, 1, 1, NULL, "sorted_set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", "2.0.0", 0, 0, 0, 0},
-    {"zremrangebyscore", zremrangebyscore_command, 4, W, 1, 1, 1, NULL, "sorted_set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", "1.2.0", 0, 0, 0, 0},
-    {"zremrangebylex", zremrangebylex_command, 4, W, 1, 1, 1, NULL, "sorted_set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", "2.8.9", 0, 0, 0, 0},
-    {"zpopmin", zpopmin_command, -2, W | F, 1, 1, 1, NULL, "sorted_set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", 0, 0, 0, 0},
-    {"zpopmax", zpopmax_command, -2, W | F, 1, 1, 1, NULL, "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", 0, 0, 0, 0},
-    {"zmpop", zmpop_command, -4, W, 0, 0, 0, zmpop_keys, "sorted_set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0", 0, 0, 0, 0},
-    {"zrandmember", zrandmember_command, -2, R, 1, 1, 1, NULL, "sorted_set", "Returns one or more random members from a sorted set.", "6.2.0", 0, 0, 0, 0},
-    {"zunion", zunion_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted_set", "Returns the union of multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
-    {"zinter", zinter_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted_set", "Returns the intersect of multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
-    {"zintercard", zintercard_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted_set", "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", 0, 0, 0, 0},
-    {"zdiff", zdiff_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted_set", "Returns the difference between multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
-    {"zunionstore", zunionstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted_set", "Stores the union of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
-    {"zinterstore", zinterstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted_set", "Stores the intersect of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
-    {"zdiffstore", zdiffstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted_set", "Stores the difference of multiple sorted sets in a key.", "6.2.0", 0, 0, 0, 0},
-    {"zscan", zscan_command, -3, R, 1, 1, 1, NULL, "sorted_set", "Iterates over members and scores of a sorted set.", "2.8.0", 0, 0, 0, 0},
+    {"zadd", zadd_command, -4, W | D | F, 1, 1, 1, NULL, "sorted-set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", "1.2.0", 0, 0, 0, 0},
+    {"zincrby", zincrby_command, 4, W | D | F, 1, 1, 1, NULL, "sorted-set", "Increments the score of a member in a sorted set.", "1.2.0", 0, 0, 0, 0},
+    {"zrem", zrem_command, -3, W | F, 1, 1, 1, NULL, "sorted-set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", "1.2.0", 0, 0, 0, 0},
+    {"zcard", zcard_command, 2, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the number of members in a sorted set.", "1.2.0", 0, 0, 0, 0},
+    {"zcount", zcount_command, 4, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the count of members in a sorted set that have scores within a range.", "2.0.0", 0, 0, 0, 0},
+    {"zlexcount", zlexcount_command, 4, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9", 0, 0, 0, 0},
+    {"zscore", zscore_command, 3, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the score of a member in a sorted set.", "1.2.0", 0, 0, 0, 0},
+    {"zmscore", zmscore_command, -3, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the score of one or more members in a sorted set.", "6.2.0", 0, 0, 0, 0},
+    {"zrank", zrank_command, -3, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0", 0, 0, 0, 0},
+    {"zrevrank", zrevrank_command, -3, R | F, 1, 1, 1, NULL, "sorted-set", "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0", 0, 0, 0, 0},
+    {"zrange", zrange_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a range of indexes.", "1.2.0", 0, 0, 0, 0},
+    {"zrangestore", zrangestore_command, -5, W | D, 1, 2, 1, NULL, "sorted-set", "Stores a range of members from sorted set in a key.", "6.2.0", 0, 0, 0, 0},
+    {"zrevrange", zrevrange_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0", 0, 0, 0, 0},
+    {"zrangebyscore", zrangebyscore_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a range of scores.", "1.0.5", 0, 0, 0, 0},
+    {"zrevrangebyscore", zrevrangebyscore_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0", 0, 0, 0, 0},
+    {"zrangebylex", zrangebylex_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a lexicographical range.", "2.8.9", 0, 0, 0, 0},
+    {"zrevrangebylex", zrevrangebylex_command, -4, R, 1, 1, 1, NULL, "sorted-set", "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9", 0, 0, 0, 0},
+    {"zremrangebyrank", zremrangebyrank_command, 4, W, 1, 1, 1, NULL, "sorted-set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", "2.0.0", 0, 0, 0, 0},
+    {"zremrangebyscore", zremrangebyscore_command, 4, W, 1, 1, 1, NULL, "sorted-set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", "1.2.0", 0, 0, 0, 0},
+    {"zremrangebylex", zremrangebylex_command, 4, W, 1, 1, 1, NULL, "sorted-set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", "2.8.9", 0, 0, 0, 0},
+    {"zpopmin", zpopmin_command, -2, W | F, 1, 1, 1, NULL, "sorted-set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", 0, 0, 0, 0},
+    {"zpopmax", zpopmax_command, -2, W | F, 1, 1, 1, NULL, "sorted-set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", 0, 0, 0, 0},
+    {"zmpop", zmpop_command, -4, W, 0, 0, 0, zmpop_keys, "sorted-set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0", 0, 0, 0, 0},
+    {"bzpopmin", bzpopmin_command, -3, W | B | F, 1, -2, 1, NULL, "sorted-set", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0", 0, 0, 0, 0},
+    {"bzpopmax", bzpopmax_command, -3, W | B | F, 1, -2, 1, NULL, "sorted-set", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0", 0, 0, 0, 0},
+    {"bzmpop", bzmpop_command, -5, W | CMD_BLOCKING, 0, 0, 0, bzmpop_keys, "sorted-set", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "7.0.0", 0, 0, 0, 0},
+    {"zrandmember", zrandmember_command, -2, R, 1, 1, 1, NULL, "sorted-set", "Returns one or more random members from a sorted set.", "6.2.0", 0, 0, 0, 0},
+    {"zunion", zunion_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the union of multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
+    {"zinter", zinter_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the intersect of multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
+    {"zintercard", zintercard_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", 0, 0, 0, 0},
+    {"zdiff", zdiff_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the difference between multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
+    {"zunionstore", zunionstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the union of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
+    {"zinterstore", zinterstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the intersect of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
+    {"zdiffstore", zdiffstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the difference of multiple sorted sets in a key.", "6.2.0", 0, 0, 0, 0},
+    {"zscan", zscan_command, -3, R, 1, 1, 1, NULL, "sorted-set", "Iterates over members and scores of a sorted set.", "2.8.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

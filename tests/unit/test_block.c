@@ -2,7 +2,8 @@
  * parsing (Redis 7.0's wording and its odd cases), a push serving waiters
  * first come first served from inside the writer's command, the pusher's
  * AOF records (its command, then the pops), BLMPOP counts, CLIENT UNBLOCK,
- * and clean-up on reset. A waiter here is a fake client whose block_wait
+ * clean-up on reset, and the sorted-set pops (BZPOPMIN, BZMPOP) beside
+ * the list ones. A waiter here is a fake client whose block_wait
  * finds its result already there, so no thread ever sleeps. */
 #include "cmdrun.h"
 
@@ -150,6 +151,76 @@ START_TEST(test_blmove_same_key_and_wrongtype)
 }
 END_TEST
 
+/* Sorted sets: BZPOPMIN/BZPOPMAX/BZMPOP waiters served FIFO by ZADD,
+ * logged as ZPOPMIN/ZPOPMAX after the writer's command, members with
+ * their scores in RESP2 (bulk) and RESP3 (double) shapes. */
+START_TEST(test_zset_waiters)
+{
+    cmdrun_setup();
+    client *w[3], *p = cmdrun_client();
+    for (int i = 0; i < 3; i++) w[i] = cmdrun_client();
+    w[2]->proto = PROTO_RESP3;
+    ck_assert_str_eq(cmdrun(w[0], "BZPOPMIN z 0"), "");
+    ck_assert_str_eq(cmdrun(w[1], "BZPOPMAX other z 0"), "");
+    ck_assert_str_eq(cmdrun(w[2], "BZMPOP 0 1 z MIN COUNT 5"), "");
+    ck_assert_int_eq(info_blocked_clients(), 3);
+    ck_assert_str_eq(cmdrun(p, "ZADD z 1 a 2.5 b 3 c 4 d"), ":4\r\n");
+    ck_assert_str_eq(props(p), "ZADD z 1 a 2.5 b 3 c 4 d|ZPOPMIN z|ZPOPMAX z|ZPOPMIN z 2");
+    ck_assert_int_eq(info_blocked_clients(), 0);
+    ck_assert_str_eq(cmdrun(p, "EXISTS z"), ":0\r\n");
+    ck_assert_str_eq(finish_wait(w[0]), "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
+    ck_assert_str_eq(finish_wait(w[1]), "*3\r\n$1\r\nz\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    ck_assert_str_eq(finish_wait(w[2]),
+                     "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n");
+    /* data already there: served at once, logged as ZREM */
+    cmdrun(p, "ZADD y 1 m 2 n");
+    ck_assert_str_eq(cmdrun(w[0], "BZMPOP 0 2 x y MAX"), "*2\r\n$1\r\ny\r\n*1\r\n*2\r\n$1\r\nn\r\n$1\r\n2\r\n");
+    ck_assert_str_eq(props(w[0]), "ZREM y n");
+    /* timeouts and CLIENT UNBLOCK: null array, RESP3 null */
+    ck_assert_str_eq(cmdrun(w[2], "BZPOPMAX q 0"), "");
+    ck_assert_int_eq(block_unblock(w[2]->id, false), 1);
+    ck_assert_str_eq(finish_wait(w[2]), "_\r\n");
+    ck_assert_str_eq(cmdrun(w[1], "BZMPOP 0 1 q MAX"), "");
+    ck_assert_int_eq(block_unblock(w[1]->id, false), 1);
+    ck_assert_str_eq(finish_wait(w[1]), "*-1\r\n");
+    for (int i = 0; i < 3; i++) cmdrun_free(w[i]);
+    cmdrun_free(p);
+}
+END_TEST
+
+/* One key, list and sorted-set waiters: a write serves the oldest waiter
+ * for the type the key now holds; the others keep their place. */
+START_TEST(test_mixed_types_on_one_key)
+{
+    cmdrun_setup();
+    client *l = cmdrun_client(), *z = cmdrun_client(), *p = cmdrun_client();
+    ck_assert_str_eq(cmdrun(l, "BLPOP k 0"), "");
+    ck_assert_str_eq(cmdrun(z, "BZPOPMIN k 0"), "");
+    cmdrun(p, "SET k x");
+    ck_assert_int_eq(info_blocked_clients(), 2);
+    cmdrun(p, "DEL k");
+    ck_assert_str_eq(cmdrun(p, "ZADD k 1 m 2 n"), ":2\r\n");
+    ck_assert_str_eq(props(p), "ZADD k 1 m 2 n|ZPOPMIN k");
+    ck_assert_int_eq(info_blocked_clients(), 1);
+    ck_assert_str_eq(finish_wait(z), "*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    ck_assert_str_eq(cmdrun(p, "ZCARD k"), ":1\r\n");
+    cmdrun(p, "DEL k");
+    cmdrun(p, "RPUSH k v");
+    ck_assert_str_eq(finish_wait(l), "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    ck_assert_int_eq(info_blocked_clients(), 0);
+    /* inside EXEC: no blocking (checked in the integration tests); a
+     * disconnect while waiting leaves nothing registered */
+    ck_assert_str_eq(cmdrun(z, "BZPOPMAX k 0"), "");
+    block_reset_client(z);
+    ck_assert_int_eq(info_blocked_clients(), 0);
+    cmdrun(p, "ZADD k 1 a");
+    ck_assert_str_eq(cmdrun(p, "ZCARD k"), ":1\r\n");
+    cmdrun_free(l);
+    cmdrun_free(z);
+    cmdrun_free(p);
+}
+END_TEST
+
 Suite *make_suite_block(void)
 {
     Suite *s = suite_create("block");
@@ -159,6 +230,8 @@ Suite *make_suite_block(void)
     tcase_add_test(tc, test_fifo_and_propagation);
     tcase_add_test(tc, test_blmpop_and_resp3);
     tcase_add_test(tc, test_blmove_same_key_and_wrongtype);
+    tcase_add_test(tc, test_zset_waiters);
+    tcase_add_test(tc, test_mixed_types_on_one_key);
     suite_add_tcase(s, tc);
     return s;
 }
