@@ -1041,10 +1041,10 @@ int snapshot_write(const char *path, uint64_t aof_seq, const _Atomic uint64_t *e
  * does not exist, -1 with "file 'x': <what> at offset N" in err. */
 int snapshot_read(const char *path, int mode, snap_info *out, char *err, size_t errlen);
 void snap_info_free(snap_info *si);
-/* Before any thread hashes a key (start-up): takes the hash key stored in
- * the snapshot at path, so that its sections map onto our shards one to
- * one and load in bucket order. Does nothing if the file is missing or not
- * a snapshot of this version (the load then reports it). */
+/* Takes the hash key stored in the snapshot at path (before any thread
+ * hashes a key). Not used at start-up: kvd keeps a random key per process
+ * (hash-flooding resistance); kept for tests and tools. Does nothing if
+ * the file is missing or not a snapshot of this version. */
 void snapshot_adopt_hash_key(const char *path);
 /* store.c hooks for a shard being serialized in slices (s->snap set; the
  * caller holds s's write lock): a key was written, or the whole shard was

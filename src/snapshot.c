@@ -15,11 +15,13 @@
  * from that buffer with no copy, and the payload read once for the CRC (the
  * file's CRC takes it by util_crc64_combine).
  *
- * Loading. The header carries the writer's hash key; kvd adopts it at
- * start-up (before any thread hashes), so with the same shard count every
- * section lands in the same shard in bucket order: the table is sized once
- * from the section's count and filled front to back under one lock per
- * batch, with no rehash and no cache-hostile scattering.
+ * Loading. The process's hash key is random (hash-flooding resistance;
+ * the snapshot's is not adopted), so keys scatter over the shards: every
+ * table is sized once up front from the section counts (no rehash), and
+ * entries are inserted in batches of LOAD_BATCH whose buckets and chain
+ * heads are prefetched a pass ahead, so the cache misses overlap. When the
+ * writer's hash key and shard count are ours (a reload in one process),
+ * each section fills its own shard in bucket order under one lock.
  *
  * CHANGING ANYTHING WRITTEN HERE CHANGES THE SNAPSHOT FORMAT: bump
  * SNAP_VERSION (kvd.h) and doc/FORMAT.md. The loader refuses versions it
@@ -483,7 +485,40 @@ typedef struct sreader {
     size_t errlen;
     bool same_layout;   /* the writer's hash key and shard count are ours */
     uint64_t tombstones;
+    struct pending *batch; /* [LOAD_BATCH] entries parsed, not inserted yet */
+    int nbatch;
 } sreader;
+
+#define LOAD_BATCH 32
+typedef struct pending {
+    sv key, val;
+    uint64_t h;
+    shard *s;
+    void *v;
+    int64_t exp;
+    int type;
+} pending;
+
+/* Inserts the batched entries. Their buckets were prefetched when they were
+ * parsed; the head entries are prefetched here a pass ahead. The tables are
+ * read without their locks only here, in the one thread that writes them
+ * during the load. */
+static void flush_batch(sreader *r, db *d)
+{
+    for (int i = 0; i < r->nbatch; i++) {
+        pending *q = &r->batch[i];
+        entry *hd = q->s->table ? q->s->table[(uint32_t)(q->h >> 32) & (q->s->size - 1)] : NULL;
+        if (hd) __builtin_prefetch(hd);
+    }
+    for (int i = 0; i < r->nbatch; i++) {
+        pending *q = &r->batch[i];
+        shard_wrlock(q->s);
+        if (q->type == OBJ_STRING) store_set_string(d, q->key, q->val, q->exp, false);
+        else store_add_ptr(d, q->key, q->type, q->v, q->exp);
+        shard_unlock(q->s);
+    }
+    r->nbatch = 0;
+}
 
 static int bad(sreader *r, const char *at, const char *what)
 {
@@ -533,6 +568,7 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             if (!dec_varint(&p, end, &vlen) || vlen != 0) return bad(r, start, "bad value length");
             r->tombstones++;
             if (mode == SNAP_CHECK) continue;
+            flush_batch(r, d); /* records apply in order */
             shard *s = store_shard_of(d, key);
             if (own && s != own) return bad(r, start, "key in another shard's section");
             if (!own) shard_wrlock(s);
@@ -577,13 +613,23 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             }
             continue;
         }
-        shard *s = store_shard_of(d, key);
+        uint64_t h = store_hash(key);
+        shard *s = &d->shards[store_shard_index(h)];
         if (own && s != own) return bad(r, start, "key in another shard's section");
         void *v = NULL;
         if (type != OBJ_STRING) {
             const char *why = NULL;
             v = t->load(val, vlen, &why);
             if (!v) return bad(r, start, why ? why : "malformed value");
+        }
+        if (!own) {
+            /* keys scatter over the shards: batch them, so the cache misses
+             * on their buckets overlap (prefetched a batch ahead) */
+            pending *q = &r->batch[r->nbatch++];
+            *q = (pending){key, {val, (size_t)vlen}, h, s, v, exp, type};
+            if (s->table) __builtin_prefetch(&s->table[(uint32_t)(h >> 32) & (s->size - 1)]);
+            if (r->nbatch == LOAD_BATCH) flush_batch(r, d);
+            continue;
         }
         if (!own) shard_wrlock(s);
         else if (++*held % 4096 == 0) { /* let a waiting reader (INFO...) in now and then */
@@ -594,8 +640,39 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
         else store_add_ptr(d, key, type, v, exp);
         if (!own) shard_unlock(s);
     }
+    flush_batch(r, d);
     if (p != end) return bad(r, p, "section length does not match its entries");
     return 0;
+}
+
+/* Keys written under another hash key scatter over our shards: sizes
+ * every shard's table once, from the section counts of its database (a hop
+ * over the section headers), so the load never rehashes. The counts are
+ * not checked yet: each is capped by its section's length, so a damaged
+ * one costs at most a table of the file's size. */
+static void presize(const char *p, const char *end)
+{
+    uint64_t *per_db = calloc((size_t)cfg.databases, sizeof *per_db);
+    if (!per_db) abort();
+    while (end - p >= SEC_HDR_LEN && *p == OP_SECTION) {
+        uint32_t dbid = dec_u32(p + 1);
+        uint64_t count = dec_u64(p + 17), len = dec_u64(p + 25);
+        if (len > (uint64_t)(end - p - SEC_HDR_LEN)) break;
+        if (dbid < (uint32_t)cfg.databases) per_db[dbid] += count < len / 4 ? count : len / 4;
+        p += SEC_HDR_LEN + len;
+    }
+    for (int d = 0; d < cfg.databases; d++) {
+        if (!per_db[d]) continue;
+        uint64_t each = per_db[d] / (uint64_t)cfg.shards;
+        each += each / 8 + 8; /* keys do not spread evenly */
+        for (int i = 0; i < cfg.shards; i++) {
+            shard *s = &server_dbs[d].shards[i];
+            shard_wrlock(s);
+            store_reserve(s, s->count + each);
+            shard_unlock(s);
+        }
+    }
+    free(per_db);
 }
 
 int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t errlen)
@@ -626,7 +703,8 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     }
     close(fd);
     if (size == 0) base = ""; /* an empty file: offsets from a real pointer, no NULL + 0 (fuzz_snapshot) */
-    sreader r = {path, base, base + size, err, errlen, false, 0};
+    pending batch[LOAD_BATCH];
+    sreader r = {path, base, base + size, err, errlen, false, 0, batch, 0};
     int rc = -1;
     const char *p = base;
     uint64_t crc = 0;
@@ -672,6 +750,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     }
     si->marks = calloc((size_t)si->dbs * si->shards, sizeof(uint64_t));
     if (!si->marks) abort();
+    if (mode != SNAP_CHECK && !r.same_layout) presize(base + SNAP_HDR_LEN, r.end);
     crc = util_crc64(0, base, SNAP_HDR_LEN);
     p = base + SNAP_HDR_LEN;
     for (;;) {
@@ -749,6 +828,8 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     si->bytes = size;
     rc = 0;
 out:
+    for (int i = 0; i < r.nbatch; i++) /* parsed before a damaged record: never inserted */
+        if (r.batch[i].v) obj_types[r.batch[i].type]->free(r.batch[i].v);
     if (size) munmap((void *)base, size);
     if (rc != 0) snap_info_free(si);
     return rc;
