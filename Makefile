@@ -71,6 +71,8 @@ ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(MALLOC_CFLAGS) $(CFLAGS)
 # shard (ascending order by design); a data race stops the server, which
 # fails the test that caused it.
 export TSAN_OPTIONS ?= detect_deadlocks=0 halt_on_error=1
+# a small quarantine keeps ASan's RSS close to the server's own (tests bound RSS)
+export ASAN_OPTIONS ?= quarantine_size_mb=16
 LIBS = $(MALLOC_LIBS) -lm -pthread
 
 SRCS = $(wildcard src/*.c)
@@ -85,7 +87,7 @@ BUILD-FLAGS: FORCE
 	if cmp -s BUILD-FLAGS.new BUILD-FLAGS; then rm BUILD-FLAGS.new; else mv BUILD-FLAGS.new BUILD-FLAGS; fi
 FORCE:
 
-all: src/kvd
+all: deps src/kvd
 
 V ?= 0
 ifeq ($(V),0)
@@ -104,7 +106,7 @@ src/kvd: $(OBJS)
 
 -include $(SRCS:.c=.d) $(UNIT_SRCS:.c=.d)
 
-run: src/kvd
+run: deps src/kvd
 	./src/kvd --port 6379 --text-port 6380 --bind "127.0.0.1 -::1" --save ""
 
 # ---------------------------------------------------------------- tests
@@ -135,7 +137,7 @@ lint-man:
 	  if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
 	done; echo "man pages: ok"
 
-check: src/kvd tests/unit/run
+check: deps src/kvd tests/unit/run
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory lint-man
 	@$(MAKE) --no-print-directory integ

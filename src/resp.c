@@ -25,35 +25,6 @@ static void argv_push(client *c, size_t off, size_t n)
     c->argc++;
 }
 
-static int parse_inline(client *c, const char *qb, size_t len, size_t *pos, const char **err)
-{
-    size_t start = *pos;
-    /* as Redis, the newline search stops at a NUL byte: such a request
-     * only ends in the "too big" error once 64 KiB have arrived */
-    const char *nul = memchr(qb + start, '\0', len - start);
-    size_t scan = nul ? (size_t)(nul - (qb + start)) : len - start;
-    const char *nl = memchr(qb + start, '\n', scan);
-    if (!nl) {
-        if (len - start > KVD_INLINE_MAX) {
-            *err = "Protocol error: too big inline request";
-            return PARSE_ERR;
-        }
-        return PARSE_MORE;
-    }
-    size_t end = (size_t)(nl - qb);
-    size_t linelen = end - start;
-    if (linelen && qb[start + linelen - 1] == '\r') linelen--;
-    c->scratch.len = 0;
-    int n = text_split(qb + start, linelen, &c->scratch, &c->argv, &c->argv_cap);
-    if (n < 0) {
-        *err = "Protocol error: unbalanced quotes in request";
-        return PARSE_ERR;
-    }
-    c->argc = n;
-    *pos = end + 1;
-    return PARSE_OK;
-}
-
 int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     reqparser *ps = &c->ps;
@@ -62,7 +33,7 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
         if (start >= len) return PARSE_MORE;
         if (qb[start] != '*') {
             c->argc = 0;
-            return parse_inline(c, qb, len, pos, err);
+            return text_parse(c, qb, len, pos, err);
         }
         /* the multibulk count line */
         const char *cr = memchr(qb + start, '\r', len - start);
@@ -89,7 +60,6 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
         ps->bulklen = -1;
         ps->pos = p - start;
     }
-    if (ps->state == 2) return parse_inline(c, qb, len, pos, err);
 
     size_t p = start + ps->pos;
     while (ps->multibulk > 0) {

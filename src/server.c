@@ -51,7 +51,9 @@ size_t server_mem_allocated(void)
     return je_stat("stats.allocated");
 #else
     struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
+    size_t n = mi.uordblks + mi.hblkhd;
+    /* sanitizer allocators do not fill mallinfo: report the RSS instead */
+    return n ? n : server_rss();
 #endif
 }
 

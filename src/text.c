@@ -106,10 +106,17 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
     return argc;
 }
 
+/* Parses one line-terminated request (a Redis inline request or a text
+ * protocol line) from qb[*pos..len). As in Redis, the newline search stops
+ * at a NUL byte, so such a request only ends in the "too big" error once
+ * 64 KiB have arrived. The line is consumed even when its quotes are
+ * unbalanced (PARSE_ERR): the text protocol carries on after the error. */
 int text_parse(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     size_t start = *pos;
-    const char *nl = memchr(qb + start, '\n', len - start);
+    const char *nul = memchr(qb + start, '\0', len - start);
+    size_t scan = nul ? (size_t)(nul - (qb + start)) : len - start;
+    const char *nl = memchr(qb + start, '\n', scan);
     if (!nl) {
         if (len - start > KVD_INLINE_MAX) {
             *err = "Protocol error: too big inline request";

@@ -485,8 +485,22 @@ class Server:
             self._logf.close()
             self._logf = None
 
+    SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"WARNING: ThreadSanitizer",
+                       b"runtime error:", b"ThreadSanitizer: CHECK failed")
+
     def stop(self, keep_dir=False):
         self._kill()
+        # a sanitizer build reports into the server log: keep what it said
+        self.sanitizer_report = None
+        try:
+            with open(self.logpath, "rb") as f:
+                data = f.read()
+            hits = [data.find(m) for m in self.SANITIZER_MARKS if m in data]
+            if hits:
+                start = min(hits)
+                self.sanitizer_report = data[max(0, start - 200):start + 6000].decode("utf-8", "replace")
+        except (OSError, AttributeError):
+            pass
         if self.dir and not keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -475,7 +475,21 @@ def test_info_stats_count(srv):
 
 def test_info_connected_clients(srv):
     c = srv.conn()
-    base = int(parse_info(c.cmd("INFO", "clients"))["connected_clients"])
+
+    def count():
+        return int(parse_info(c.cmd("INFO", "clients"))["connected_clients"])
+    # connections of earlier tests may still be closing (slowly, under the
+    # sanitizers): wait until the count is steady before taking the base
+    prev = [count()]
+
+    def steady():
+        time.sleep(0.1)
+        now = count()
+        same = now == prev[0]
+        prev[0] = now
+        return same
+    wait_for(steady, 10, what="a steady client count")
+    base = prev[0]
     extra = [srv.conn() for _ in range(5)]
     for e in extra:
         e.cmd("PING")
