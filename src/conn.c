@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,6 +553,15 @@ static void *worker_main(void *arg)
     worker w;
     pthread_cond_init(&w.cv, NULL);
     w.c = arg;
+#ifdef SCHED_BATCH
+    if (CFG(conn_sched_batch)) {
+        /* no wake-up preemption: a thread woken by a request waits for the
+         * running one (often the client that sent it, with more to send)
+         * instead of preempting it: fewer, longer runs on a busy machine */
+        struct sched_param sp = {0};
+        pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    }
+#endif
 #ifdef HAVE_JEMALLOC
     if (!CFG(conn_thread_tcache)) {
         bool off = false;

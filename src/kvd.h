@@ -718,6 +718,7 @@ typedef struct server_config {
     long long maxmemory;
     bool conn_thread_tcache;
     int conn_spin_us;         /* busy-poll before a blocking read; -1 auto */
+    bool conn_sched_batch;    /* connection threads run SCHED_BATCH */
     /* introspection and supervision (ops) */
     long long slowlog_log_slower_than, slowlog_max_len;
     int supervised;           /* SUPERVISED_* */
