@@ -24,6 +24,9 @@
  * Lock order: shard locks, then amu. No I/O under amu but close(2). */
 #include "kvd.h"
 
+/* latest plausible record time: year 9999 (ms since the epoch) */
+#define AOF_MAX_TIME_MS 253402300799999LL
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1077,6 +1080,12 @@ static int read_unit(const char *base, size_t size, size_t *off, unit *u, const 
     }
     u->lsn = dec_u64(base + o + 8);
     u->time = (int64_t)dec_u64(base + o + 16);
+    /* the replay runs at this time (clock offset): one out of any clock's
+     * range overflowed the clock arithmetic (found by fuzz_aof) */
+    if (u->time < 0 || u->time > AOF_MAX_TIME_MS) {
+        *why = "implausible record time";
+        return RD_BAD;
+    }
     u->body = body;
     u->len = len;
     *off = o + UNIT_HDR_LEN + len + 8;

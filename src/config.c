@@ -115,9 +115,9 @@ static directive dirs[] = {
     {"rdb-save-incremental-fsync", NULL, T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
     {"rdb-del-sync-files", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     /* encodings and tuning */
-    {"hash-max-listpack-entries", "hash-max-ziplist-entries", T_LL, 0, NULL, 0, LLMAX, "128", NULL, NULL, 0},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, NULL, 0, LLMAX, "64", NULL, NULL, 0},
-    {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, NULL, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", T_LL, 0, &cfg.hash_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, &cfg.hash_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, &cfg.list_max_listpack_size, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
     {"list-compress-depth", NULL, T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
     {"set-max-intset-entries", NULL, T_LL, 0, &cfg.set_max_intset_entries, 0, LLMAX, "512", NULL, NULL, 0},
     {"set-max-listpack-entries", NULL, T_LL, 0, &cfg.set_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
@@ -210,6 +210,62 @@ static bool parse_bool(const char *v, bool *out)
     else if (strcasecmp(v, "no") == 0) *out = false;
     else return false;
     return true;
+}
+
+/* ---- client-output-buffer-limit (harden): "<class> <hard> <soft> <seconds>"
+ * groups; classes normal, replica (alias slave), pubsub. A partial value
+ * changes only the classes it names; the stored text is always all three,
+ * as Redis answers CONFIG GET. On success writes that text into canon and,
+ * when apply is set, the numbers into cfg.obl_* (atomically: connection
+ * threads read them). */
+static int obl_parse(const char *value, bool apply, char *canon, size_t canonlen, char *err, size_t errlen)
+{
+    long long hard[3], soft[3];
+    int secs[3];
+    for (int k = 0; k < 3; k++) {
+        hard[k] = CFG(obl_hard[k]);
+        soft[k] = CFG(obl_soft[k]);
+        secs[k] = CFG(obl_secs[k]);
+    }
+    char *copy = strdup(value), *save = NULL, *w[64];
+    int n = 0;
+    for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) w[n++] = t;
+    int rc = 0;
+    if (n == 0 || n % 4) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        rc = -1;
+    }
+    for (int i = 0; rc == 0 && i < n; i += 4) {
+        int k = strcasecmp(w[i], "normal") == 0 ? 0
+              : (strcasecmp(w[i], "replica") == 0 || strcasecmp(w[i], "slave") == 0) ? 1
+              : strcasecmp(w[i], "pubsub") == 0 ? 2 : -1;
+        unsigned long long h, so;
+        long long sec;
+        if (k < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            rc = -1;
+        } else if (!util_memtoull(w[i + 1], &h) || !util_memtoull(w[i + 2], &so) ||
+                   !util_str2ll(w[i + 3], strlen(w[i + 3]), &sec) || sec < 0 || sec > INT_MAX ||
+                   h > (unsigned long long)LLMAX || so > (unsigned long long)LLMAX) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            rc = -1;
+        } else {
+            hard[k] = (long long)h;
+            soft[k] = (long long)so;
+            secs[k] = (int)sec;
+        }
+    }
+    free(copy);
+    if (rc) return -1;
+    snprintf(canon, canonlen, "normal %lld %lld %d slave %lld %lld %d pubsub %lld %lld %d", hard[0], soft[0],
+             secs[0], hard[1], soft[1], secs[1], hard[2], soft[2], secs[2]);
+    if (apply)
+        for (int k = 0; k < 3; k++) {
+            __atomic_store_n(&cfg.obl_hard[k], hard[k], __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.obl_soft[k], soft[k], __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.obl_secs[k], secs[k], __ATOMIC_RELAXED);
+        }
+    return 0;
 }
 
 /* Called after a directive got a new value (file, command line, CONFIG
@@ -422,6 +478,12 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
             norm = merge_obuf_limits(d->sval ? d->sval : d->def, value, err, errlen);
             if (!norm) return -1;
             if (pubsub_output_limit_config(norm, apply, canon, sizeof canon, err, errlen) != 0) {
+                free(norm);
+                return -1;
+            }
+            /* ... and conn.c the normal class (harden: cfg.obl_*) */
+            char ocanon[256];
+            if (obl_parse(norm, apply, ocanon, sizeof ocanon, err, errlen) != 0) {
                 free(norm);
                 return -1;
             }

@@ -13,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,25 +168,135 @@ void conn_shutdown_wait(int ms)
 
 /* ---------------------------------------------------------------- I/O */
 
-static bool write_all(client *c)
+/* ---------------------------------------------------------------- output limits
+ * A connection thread sends its replies between commands, never while it
+ * holds a shard lock. When the peer does not read, the kernel's buffers
+ * fill and the thread waits in poll() for the socket to drain, re-checking
+ * every OUT_POLL_MS the output the client has not read — our unsent bytes
+ * plus the socket's send queue (SIOCOUTQ) — against:
+ *   - before AUTH (requirepass set): UNAUTH_MAX_OUTPUT, as Redis after
+ *     CVE-2025-21605;
+ *   - client-output-buffer-limit for the client's class (pubsub once it
+ *     is subscribed, else normal): at <hard>, or at <soft> for <seconds>;
+ *   - `timeout`: no byte accepted for that many seconds;
+ * and closes the connection when one is passed. With Redis's default
+ * "normal 0 0 0" and timeout 0 it waits while the peer stays connected;
+ * memory stays bounded because the thread reads no more requests until its
+ * replies are out. Messages queued for a subscriber by publishers are bounded
+ * by the pubsub class in t_pubsub.c (check_limit). */
+#define OUT_POLL_MS 100
+
+static size_t sock_outq(int fd)
+{
+    int v = 0;
+    if (ioctl(fd, SIOCOUTQ, &v) < 0 || v < 0) return 0;
+    return (size_t)v;
+}
+
+static int client_class(client *c)
+{
+    return (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) ? 2 : 0;
+}
+
+/* True when c must be closed for unread output (pending bytes not yet
+ * accepted by the kernel). Owning thread only. */
+static bool output_over_limit(client *c, size_t pending)
+{
+    size_t unread = pending + sock_outq(c->fd);
+    const char *why = NULL;
+    int cls = client_class(c);
+    long long hard = CFG(obl_hard[cls]), soft = CFG(obl_soft[cls]);
+    int secs = CFG(obl_secs[cls]);
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE);
+    if (!c->authenticated && pw && pw[0] && unread > UNAUTH_MAX_OUTPUT) {
+        why = "unauthenticated client not reading its replies";
+    } else if (hard > 0 && unread >= (unsigned long long)hard) {
+        why = "hard limit";
+    } else if (soft > 0 && unread >= (unsigned long long)soft) {
+        int64_t now = util_monotonic_us() / 1000;
+        if (!c->obuf_soft_since) c->obuf_soft_since = now;
+        else if (now - c->obuf_soft_since >= (int64_t)secs * 1000) why = "soft limit";
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    if (!why) return false;
+    log_warning("client id=%llu addr=%s closed for overcoming of output buffer limits (%s, %zu bytes unread)",
+                (unsigned long long)c->id, c->addr, why, unread);
+    return true;
+}
+
+/* Sends p[0..len) on c's socket under the limits above. False when the
+ * connection must close (peer gone, killed, or a limit passed). */
+static bool send_bounded(client *c, const char *p, size_t len)
 {
     /* no reply before the AOF records of what it answers are written */
     cmd_stats_flush(); /* what these replies answer is counted before they go out */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
     pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
-    while (off < c->obuf.len) {
-        ssize_t n = send(c->fd, c->obuf.p + off, c->obuf.len - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
+    bool ok = true;
+    int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
+    while (off < len) {
+        ssize_t n = send(c->fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+            if (progress) {
+                progress = util_monotonic_us() / 1000;
+                pthread_mutex_lock(&c->lock); /* the peer reads: not idle */
+                c->last_interaction = util_mstime();
+                pthread_mutex_unlock(&c->lock);
+            }
+            continue;
         }
-        off += (size_t)n;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            ok = false;
+            break;
+        }
+        /* the peer is not reading */
+        int64_t now = util_monotonic_us() / 1000;
+        if (!progress) progress = now;
+        int to = CFG(timeout);
+        if ((atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) ||
+            output_over_limit(c, len - off)) {
+            ok = false;
+            break;
+        }
+        if (to > 0 && now - progress >= (int64_t)to * 1000) {
+            log_verbose("closing client id=%llu addr=%s: no reply read for %d s (timeout)",
+                        (unsigned long long)c->id, c->addr, to);
+            ok = false;
+            break;
+        }
+        struct pollfd pf = {c->fd, POLLOUT, 0};
+        if (poll(&pf, 1, OUT_POLL_MS) > 0 && (pf.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            ok = false;
+            break;
+        }
     }
+    if (ok && !progress) c->obuf_soft_since = 0; /* written without waiting */
     atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    return ok;
+}
+
+bool conn_reply_too_big(client *c)
+{
+    long long cap = CFG(obl_hard[client_class(c)]);
+    if (cap <= 0) cap = REPLY_CAP;
+    size_t built = c->obuf.len + c->text_nodes * 32;
+    if ((long long)built <= cap) return false;
+    if (!(atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP) & CLIENT_CLOSE_ASAP))
+        log_warning("closing client id=%llu addr=%s: the reply of '%s' passed %lld bytes",
+                    (unsigned long long)c->id, c->addr, c->cmd ? c->cmd->name : "?", cap);
+    return true;
+}
+
+static bool write_all(client *c)
+{
+    bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
     c->obuf.len = 0;
     cmd_clock_reset();
-    return true;
+    return ok;
 }
 
 /* ---------------------------------------------------------------- wake-ups */
@@ -288,18 +400,7 @@ bool conn_flush_async(client *c)
     /* output made by another thread (a blocked pop served by a push): wait
      * for everything logged so far */
     if (out.len && atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
-    size_t off = 0;
-    bool ok = true;
-    while (off < out.len) {
-        ssize_t n = send(c->fd, out.p + off, out.len - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ok = false;
-            break;
-        }
-        off += (size_t)n;
-    }
-    atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+    bool ok = send_bounded(c, out.p, out.len);
     buf_free(&out);
     return ok;
 }
@@ -373,6 +474,7 @@ static void serve(client *c)
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
             int w = conn_wait(c, -1, true);
             if (w == CONN_CLOSED) break;
+            if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) break;
             if (w == CONN_WOKEN) {
                 if (!conn_flush_async(c)) break;
                 continue;
@@ -484,6 +586,8 @@ static void serve(client *c)
         memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
         pthread_mutex_unlock(&c->lock);
         cmd_stats_flush(); /* also when there is nothing to write (CLIENT REPLY OFF) */
+        /* killed or over a limit: what is left unsent is dropped */
+        if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) c->obuf.len = 0;
         if (c->obuf.len && !write_all(c)) break;
         if (c->obuf.heap && !burst) buf_reset(&c->obuf, omem, sizeof omem);
         if (c->wakefd >= 0) {
@@ -626,6 +730,32 @@ static void set_sockopts(int fd, int kind)
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 #endif
     }
+    /* `timeout` is enforced by conn_timeout_sweep(), which also sees
+     * CONFIG SET changes (an SO_RCVTIMEO set here would not) */
+}
+
+/* Closes clients idle for longer than `timeout` seconds, as Redis's
+ * clientsCron: not blocked ones nor subscribers. Called about once a second
+ * by the accept thread. A client waiting for its peer to read replies is
+ * handled by send_bounded(), which counts progress as interaction. */
+void conn_timeout_sweep(void)
+{
+    int to = CFG(timeout);
+    if (to <= 0) return;
+    int64_t now = util_mstime();
+    pthread_mutex_lock(&conn_list_lock);
+    for (client *c = clients; c; c = c->next) {
+        int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+        if (fl & (CLIENT_BLOCKED | CLIENT_POLL | CLIENT_CLOSE_ASAP)) continue;
+        pthread_mutex_lock(&c->lock);
+        int64_t last = c->last_interaction;
+        pthread_mutex_unlock(&c->lock);
+        if (now - last <= (int64_t)to * 1000) continue;
+        log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+        atomic_fetch_or(&c->flags, CLIENT_CLOSE_ASAP);
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&conn_list_lock);
 }
 
 /* Takes ownership of fd: registers a client and hands it to a parked
@@ -648,7 +778,8 @@ void conn_start(int fd, int kind, const char *addr, const char *laddr)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     snprintf(c->laddr, sizeof c->laddr, "%s", laddr);
     c->ctime = c->last_interaction = util_mstime();
-    c->authenticated = cfg.requirepass == NULL || cfg.requirepass[0] == '\0';
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE); /* CONFIG SET may change it */
+    c->authenticated = pw == NULL || pw[0] == '\0';
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->outlock, NULL);
     c->wakefd = -1;

@@ -23,6 +23,13 @@
 #define KVD_MAX_ARGS_DEFAULT 1048576    /* multibulk length limit */
 #define KVD_INLINE_MAX (64 * 1024)      /* inline request / length line limit */
 #define KVD_STRING_MAX (512LL * 1024 * 1024)
+/* Limits on a connection that has not authenticated yet (requirepass set),
+ * as Redis after CVE-2021-32675 and CVE-2025-21605: requests of at most 10
+ * arguments of at most 16 KiB, and at most UNAUTH_MAX_OUTPUT bytes of
+ * replies the client has not read before it is disconnected. */
+#define UNAUTH_MAX_ARGS 10
+#define UNAUTH_MAX_BULK 16384
+#define UNAUTH_MAX_OUTPUT (16 * 1024 + 1024)
 
 #ifdef KVD_DEBUG
 #include <assert.h>
@@ -92,13 +99,38 @@ void obj_register(int type, const objtype *t);
 const char *obj_type_name(int type);
 
 /* ------------------------------------------------------------------------
+ * listpack.c — packed arrays of byte strings: the compact encoding of small
+ * hashes (field, value, field, value...) and lists. One allocation; each
+ * element is a LEB128 length then its bytes; offsets are byte positions in
+ * data[]. Functions that change the size may move it: use the result. */
+typedef struct lpack {
+    uint8_t enc;        /* the owner's encoding tag (first byte of every value) */
+    uint8_t spare[3];
+    uint32_t count;     /* elements */
+    uint32_t bytes;     /* bytes used in data[] */
+    char data[];
+} lpack;
+
+lpack *lp_new(uint8_t enc);
+size_t lp_enclen(size_t n);                      /* header bytes for length n */
+uint32_t lp_get(const lpack *lp, uint32_t off, sv *out); /* returns the next offset */
+uint32_t lp_seek(const lpack *lp, uint32_t idx); /* offset of element idx (count: end) */
+lpack *lp_insert(lpack *lp, uint32_t off, const sv *elems, int n);
+lpack *lp_delete(lpack *lp, uint32_t off, uint32_t nelem);
+lpack *lp_replace(lpack *lp, uint32_t off, sv v);
+lpack *lp_dup(const lpack *lp);
+size_t lp_mem(const lpack *lp);
+bool lp_valid(const lpack *lp);
+
+/* ------------------------------------------------------------------------
  * store.c — databases, shards, rwlocks, entries, lookups
  * Everything named store_* that takes a shard or db expects the caller to
  * hold the right lock (the command layer takes it; see cmd.c). */
 
 /* One key. Layout of data[]: [int64 expire, uint32 heap index, pad] when
  * ENT_EXPIRE is set, then the key bytes, then the value: string bytes
- * (vlen of them) for OBJ_STRING, else a void* (unaligned: use ent_ptr). */
+ * (vlen of them) for OBJ_STRING, else a void* at the next 8-byte boundary
+ * (use ent_ptr / ent_setptr). */
 typedef struct entry {
     struct entry *next;
     uint32_t hash;      /* high 32 bits of the key's keyed hash */
@@ -118,8 +150,12 @@ static inline char *ent_key(entry *e) { return e->data + ent_expoff(e); }
 static inline sv ent_keysv(entry *e) { sv v = {ent_key(e), e->klen}; return v; }
 static inline char *ent_val(entry *e) { return ent_key(e) + e->klen; }
 static inline sv ent_strsv(entry *e) { sv v = {ent_val(e), e->vlen}; return v; }
-static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_val(e), sizeof p); return p; }
-static inline void ent_setptr(entry *e, void *p) { memcpy(ent_val(e), &p, sizeof p); }
+/* Non-string values: the pointer sits 8-aligned after the key (aligned
+ * loads, and leak checkers can see it). */
+static inline size_t ent_keypad(size_t klen) { return (klen + 7) & ~(size_t)7; }
+static inline char *ent_ptrpos(entry *e) { return ent_key(e) + ent_keypad(e->klen); }
+static inline void *ent_ptr(entry *e) { void *p; memcpy(&p, ent_ptrpos(e), sizeof p); return p; }
+static inline void ent_setptr(entry *e, void *p) { memcpy(ent_ptrpos(e), &p, sizeof p); }
 static inline int64_t ent_expire(const entry *e)
 {
     int64_t t = -1;
@@ -141,6 +177,11 @@ typedef struct shard {
     uint64_t mem;           /* bytes held by entries and values (estimate) */
     expslot *heap;          /* min-heap of deadlines (expire.c) */
     uint32_t heap_len, heap_cap;
+    __int128 exp_sum;       /* sum of the heap's deadlines (INFO avg_ttl) */
+    /* heap[0].when, INT64_MAX when the heap is empty: written under the
+     * write lock, read without any lock by the reaper to skip shards with
+     * nothing due (expire.c) */
+    _Atomic int64_t next_due;
     uint64_t lsn;           /* last log sequence number applied here (aof) */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
@@ -180,6 +221,7 @@ void store_delete_entry(shard *s, entry *e);
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
 void store_flush_shard(shard *s);
+void store_shrink_sparse(shard *s);         /* reaper: table under half full */
 uint64_t store_db_keys(db *d);              /* locks shards one by one */
 uint64_t store_db_expires(db *d);
 /* Iterate shard s from bucket cursor; calls fn for entries of up to `count`
@@ -226,14 +268,78 @@ bool store_locks_held(struct client *c);
 void store_key_expired(db *d, sv key);
 
 /* ------------------------------------------------------------------------
+ * t_hash.c — hashes: listpack while small, then a chained hash table.
+ * t_list.c — lists: listpack while small, then a ring of element pointers
+ * (OBJECT ENCODING says "quicklist", Redis's name for its large encoding).
+ * Both write paths call store_written() last and never touch the entry
+ * after it: it may serve blocked clients, which can empty and delete it. */
+/* t_list.c, for block.c: the caller holds the key's shard write lock.
+ * list_pop removes up to n elements from the head (left) or tail, calling
+ * fn for each, and deletes the key when it empties. list_push adds one
+ * element, creating the list if e is NULL. */
+long list_len(entry *e);
+void list_pop(db *d, entry *e, bool left, long n, void (*fn)(void *ctx, sv v), void *ctx);
+void list_push(db *d, sv key, entry *e, bool left, sv v);
+/* LMOVE: pops from src (a non-empty list at srckey), pushes to dstkey (a
+ * list or missing: the caller checked), deletes src if it emptied, then
+ * calls store_written(c, ...) for both keys. Returns the moved element
+ * (malloc'd, *n bytes; the caller frees). Both shards write-locked. */
+char *list_move(struct client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_left, bool to_left,
+                size_t *n);
+
+/* ------------------------------------------------------------------------
+ * block.c — blocking pops: the registry of clients waiting on list keys.
+ * Lock order: shard locks, then the registry mutex, then a client's
+ * outlock (conn_wake). A pusher serves waiters first-come first-served from
+ * inside store_written(), while it still holds the key's write lock. */
+enum { BLOCK_POP = 0, BLOCK_MPOP = 1, BLOCK_MOVE = 2 };
+typedef struct block_req {
+    int kind;            /* BLOCK_* */
+    bool left;           /* pop from the head */
+    bool to_left;        /* BLOCK_MOVE: push at the head of dst */
+    bool rpoplpush;      /* BLOCK_MOVE: propagate as RPOPLPUSH */
+    long count;          /* BLOCK_MPOP */
+    int64_t deadline;    /* absolute ms, -1 forever */
+    const sv *keys;      /* BLOCK_MOVE: keys[0] src, dst below */
+    int nkeys;
+    sv dst;
+} block_req;
+/* Parses a blocking timeout (seconds, fractions allowed) into an absolute
+ * deadline in ms (-1: forever); replies the error and returns false. */
+bool block_parse_timeout(struct client *c, sv arg, int64_t *deadline);
+/* Registers c (its command's shards write-locked) and flags it blocked;
+ * conn.c then calls block_wait(). */
+void block_client(struct client *c, const block_req *r);
+/* CLIENT UNBLOCK: 1 if the client was blocked and is now released. */
+int block_unblock(uint64_t id, bool error);
+long info_blocked_clients(void);
+
+/* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */
 void expire_heap_add(shard *s, entry *e);      /* e has ENT_EXPIRE */
 void expire_heap_update(shard *s, entry *e);   /* deadline changed */
 void expire_heap_remove(shard *s, entry *e);
 void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
+void expire_heap_reset(shard *s);             /* heap emptied or swapped in */
 int expire_reaper_start(void);
 void expire_reaper_stop(void);
-void expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+void expire_reaper_wake(void);                 /* DEBUG JUMP-CLOCK: run a cycle now */
+void expire_set_active(bool on);               /* DEBUG SET-ACTIVE-EXPIRE 0|1 */
+/* Deletes up to `budget` due keys of s (write lock held), adding them to
+ * *reaped; returns whether due keys remain. */
+bool expire_reap_shard(shard *s, int64_t now, long budget, long *reaped);
+/* INFO's expiry figures over shards (read lock held for each call):
+ * keys with a TTL, how many of them are logically expired but not yet
+ * reclaimed (exact up to a walk of 256 heap nodes per shard, sampled
+ * beyond), and the summed remaining TTL of the live ones. */
+typedef struct expstats {
+    uint64_t ttl_keys;
+    double stale;
+    double live, live_ttl_sum;
+} expstats;
+void expire_shard_stats(shard *s, int64_t now, expstats *st);
+/* Keys the reaper deletes per shard lock hold (expire.c; tests) */
+#define REAP_BATCH 64
 
 /* ------------------------------------------------------------------------
  * reply.c — the typed reply API handlers use; the codec renders it */
@@ -577,6 +683,8 @@ typedef struct client {
     command *info_cmd;
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
     bool authenticated;
+    int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
+    size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */
     /* Output from other threads (pub/sub messages, a blocked pop served by
      * a pusher): appended under outlock with conn_push(), then the owning
@@ -604,6 +712,15 @@ void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);
+void conn_timeout_sweep(void);            /* close clients idle past `timeout` (accept thread) */
+/* For handlers whose reply grows with an argument, not with the data (the
+ * repeats of SRANDMEMBER/ZRANDMEMBER/HRANDFIELD with a negative count):
+ * true once the reply being built passes the client's output limit
+ * (client-output-buffer-limit hard, or REPLY_CAP when that is 0); c is
+ * then marked to close (its partial reply is dropped) and the handler
+ * must stop producing. */
+bool conn_reply_too_big(struct client *c);
+#define REPLY_CAP (512LL * 1024 * 1024)
 enum { CONN_WOKEN = 1, CONN_READABLE = 2, CONN_CLOSED = 3, CONN_TIMEOUT = 4 };
 int conn_wake_init(client *c);            /* make c->wakefd; 0 or -1 */
 void conn_wake(client *c);                /* any thread */
@@ -690,6 +807,9 @@ enum { LISTEN_RESP = 0, LISTEN_TEXT = 1 };
 int listen_start(char *err, size_t errlen);
 void listen_stop(void);
 extern _Atomic long stat_rejected_conn;
+struct sockaddr;
+bool listen_peer_is_local(const struct sockaddr *sa);    /* unix, 127.0.0.1, ::1 (as Redis 7.0) */
+bool listen_protected_denies(const struct sockaddr *sa); /* protected-mode refuses this peer */
 
 /* ------------------------------------------------------------------------
  * config.c — the directive table: file, command line, CONFIG GET/SET */
@@ -707,6 +827,9 @@ typedef struct server_config {
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    /* client-output-buffer-limit per class: [0] normal, [1] replica, [2] pubsub */
+    long long obl_hard[3], obl_soft[3];
+    int obl_secs[3];
     /* store */
     int shards, databases;
     int hz, active_expire_effort;
@@ -719,6 +842,9 @@ typedef struct server_config {
     bool conn_thread_tcache;
     int conn_spin_us;         /* busy-poll before a blocking read; -1 auto */
     bool conn_sched_batch;    /* connection threads run SCHED_BATCH */
+    /* encodings (t_hash.c, t_list.c) */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    int list_max_listpack_size;
     /* introspection and supervision (ops) */
     long long slowlog_log_slower_than, slowlog_max_len;
     int supervised;           /* SUPERVISED_* */
@@ -778,7 +904,6 @@ typedef struct server_state {
     _Atomic uint64_t stat_commands;
     _Atomic uint64_t stat_connections;
     _Atomic uint64_t stat_expired;
-    _Atomic uint64_t stat_expired_stale_perc_x100;
     _Atomic uint64_t stat_expire_cap_reached;
     _Atomic uint64_t stat_keyspace_hits, stat_keyspace_misses;
     _Atomic uint64_t stat_net_in, stat_net_out;
@@ -882,7 +1007,7 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 2 /* 2: set and sorted set values */
+#define SNAP_VERSION 3 /* 2: set and sorted set values; 3: hash and list values */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */

@@ -132,13 +132,64 @@ static void reject(int fd, const char *msg)
     atomic_fetch_add(&stat_rejected_conn, 1);
 }
 
+/* ---- protected mode
+ * With protected-mode yes and no requirepass, a connection is accepted
+ * only from the local host. "Local" is what Redis 7.0 calls local: a unix
+ * socket, or a peer whose address is exactly 127.0.0.1 or ::1 (checked
+ * against redis-server 7.0.15: a peer at 127.0.0.2 is DENIED there too,
+ * which also lets the tests exercise this without leaving loopback). Any
+ * other peer gets Redis's DENIED message, word for word (its "Setup a an"
+ * included), and is closed. */
+static const char denied_msg[] =
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password is set "
+    "for the default user. In this mode connections are only accepted from the loopback interface. If you "
+    "want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just "
+    "disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+    "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you started the server "
+    "manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "
+    "authentication password for the default user. NOTE: You only need to do one of the above things in "
+    "order for the server to start accepting connections from the outside.";
+
+bool listen_peer_is_local(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_UNIX) return true;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
+        return ntohl(s->sin_addr.s_addr) == INADDR_LOOPBACK; /* 127.0.0.1 only, as Redis */
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
+        return IN6_IS_ADDR_LOOPBACK(&s->sin6_addr);
+    }
+    return false;
+}
+
+/* True when protected mode refuses a connection from sa. */
+bool listen_protected_denies(const struct sockaddr *sa)
+{
+    if (!CFG(protected_mode)) return false;
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE);
+    if (pw && pw[0]) return false;
+    return !listen_peer_is_local(sa);
+}
+
 static void *accept_main(void *arg)
 {
     UNUSED(arg);
     int backoff_ms = 0;
+    int64_t last_sweep = util_monotonic_us();
     for (;;) {
-        int n = poll(lfds, (nfds_t)nl, backoff_ms ? backoff_ms : -1);
+        /* wakes at least once a second for the idle-client sweep */
+        int n = poll(lfds, (nfds_t)nl, backoff_ms ? backoff_ms : 1000);
         backoff_ms = 0;
+        int64_t now = util_monotonic_us();
+        if (now - last_sweep >= 1000000) {
+            last_sweep = now;
+            conn_timeout_sweep();
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             break;
@@ -159,6 +210,15 @@ static void *accept_main(void *arg)
             if (conn_count() >= CFG(maxclients)) {
                 reject(fd, lkind[i] == LISTEN_TEXT ? "(error) ERR max number of clients reached\n"
                                                    : "-ERR max number of clients reached\r\n");
+                continue;
+            }
+            if (listen_protected_denies((struct sockaddr *)&ss)) {
+                char m[sizeof denied_msg + 16];
+                snprintf(m, sizeof m, lkind[i] == LISTEN_TEXT ? "(error) %s\n" : "-%s\r\n", denied_msg);
+                char who[64];
+                fmt_addr(&ss, who, sizeof who);
+                log_verbose("protected mode: denied connection from %s", who);
+                reject(fd, m);
                 continue;
             }
             char addr[64], laddr[64];

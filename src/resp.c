@@ -25,6 +25,15 @@ static void argv_push(client *c, size_t off, size_t n)
     c->argc++;
 }
 
+/* As Redis's authRequired(): a password is set and c has not given it.
+ * (Clients made inside the server — AOF replay — are never limited.) */
+static bool auth_required(const client *c)
+{
+    if (c->authenticated) return false;
+    const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE);
+    return pw && pw[0];
+}
+
 int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **err)
 {
     reqparser *ps = &c->ps;
@@ -47,6 +56,13 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
         long long n;
         if (!util_str2ll(qb + start + 1, (size_t)(cr - (qb + start + 1)), &n) || n > KVD_MAX_ARGS_DEFAULT) {
             *err = "Protocol error: invalid multibulk length";
+            return PARSE_ERR;
+        }
+        /* Before AUTH a request has at most UNAUTH_MAX_ARGS arguments
+         * (Redis after CVE-2021-32675): a few bytes from a stranger must not
+         * make us reserve anything big. The caller closes the connection. */
+        if (n > UNAUTH_MAX_ARGS && auth_required(c)) {
+            *err = "Protocol error: unauthenticated multibulk length";
             return PARSE_ERR;
         }
         size_t p = (size_t)(cr - qb) + 2;
@@ -82,6 +98,11 @@ int resp_parse(client *c, const char *qb, size_t len, size_t *pos, const char **
             if (!util_str2ll(qb + p + 1, (size_t)(cr - (qb + p + 1)), &l) || l < 0 ||
                 l > CFG(proto_max_bulk_len)) {
                 *err = "Protocol error: invalid bulk length";
+                goto fail;
+            }
+            /* ... and each argument at most UNAUTH_MAX_BULK bytes */
+            if (l > UNAUTH_MAX_BULK && auth_required(c)) {
+                *err = "Protocol error: unauthenticated bulk length";
                 goto fail;
             }
             ps->bulklen = l;

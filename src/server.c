@@ -303,6 +303,19 @@ void server_info(client *c, sv *secs, int n)
     }
     if (want(secs, n, "stats", true)) {
         SECTION("Stats");
+        /* kvd: expired_stale_perc is measured now, not smoothed: the share
+         * of keys with a TTL that are logically expired but not yet
+         * reclaimed (expire.c's walk of each shard's due subtree) */
+        expstats xs = {0};
+        int64_t xnow = util_mstime();
+        for (int i = 0; i < cfg.databases; i++)
+            for (int j = 0; j < cfg.shards; j++) {
+                shard *s = &server_dbs[i].shards[j];
+                shard_rdlock(s);
+                expire_shard_stats(s, xnow, &xs);
+                shard_unlock(s);
+            }
+        double stale_perc = xs.ttl_keys ? 100.0 * xs.stale / (double)xs.ttl_keys : 0.0;
         long ps_chan, ps_pat, ps_shard;
         pubsub_counts(&ps_chan, &ps_pat, &ps_shard);
         buf_printf(&b,
@@ -329,7 +342,7 @@ void server_info(client *c, sv *secs, int n)
                    (unsigned long long)atomic_load(&server.stat_net_in),
                    (unsigned long long)atomic_load(&server.stat_net_out), atomic_load(&stat_rejected_conn),
                    (unsigned long long)atomic_load(&server.stat_expired),
-                   (double)atomic_load(&server.stat_expired_stale_perc_x100) / 100.0,
+                   stale_perc,
                    (unsigned long long)atomic_load(&server.stat_expire_cap_reached),
                    (unsigned long long)atomic_load(&server.stat_keyspace_hits),
                    (unsigned long long)atomic_load(&server.stat_keyspace_misses), ps_chan, ps_pat, ps_shard,
@@ -381,26 +394,23 @@ void server_info(client *c, sv *secs, int n)
         SECTION("Keyspace");
         int64_t tnow = util_mstime();
         for (int i = 0; i < cfg.databases; i++) {
-            uint64_t keys = 0, exp = 0;
-            double ttlsum = 0;
-            long samples = 0;
+            uint64_t keys = 0;
+            expstats xs = {0};
             for (int j = 0; j < cfg.shards; j++) {
                 shard *s = &server_dbs[i].shards[j];
                 shard_rdlock(s);
                 keys += s->count;
-                exp += s->heap_len;
-                for (uint32_t k = 0; k < s->heap_len && k < 8; k++) {
-                    int64_t t = s->heap[(s->heap_len - 1 - k)].when - tnow;
-                    if (t > 0) {
-                        ttlsum += (double)t;
-                        samples++;
-                    }
-                }
+                expire_shard_stats(s, tnow, &xs);
                 shard_unlock(s);
             }
             if (!keys) continue;
+            /* avg_ttl: mean remaining ms of the keys with a TTL that are
+             * still live, exact from each shard's sum of deadlines unless
+             * a shard has a large backlog (then sampled); exporters parse
+             * this exact line shape */
+            long long avg = xs.live >= 1 ? (long long)(xs.live_ttl_sum / xs.live) : 0;
             buf_printf(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=%lld\r\n", i, (unsigned long long)keys,
-                       (unsigned long long)exp, samples ? (long long)(ttlsum / (double)samples) : 0LL);
+                       (unsigned long long)xs.ttl_keys, avg < 0 ? 0 : avg);
         }
     }
     reply_verbatim(c, b.p ? b.p : "", b.len, "txt");

@@ -7,6 +7,9 @@
  * does not know. */
 #include "kvd.h"
 
+/* dbs x shards in a snapshot header: 16M marks (128 MB) at most */
+#define SNAP_MAX_MARKS (1ULL << 24)
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -320,6 +323,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
         madvise((void *)base, size, MADV_SEQUENTIAL);
     }
     close(fd);
+    if (size == 0) base = ""; /* an empty file: offsets from a real pointer, no NULL + 0 (fuzz_snapshot) */
     sreader r = {path, base, base + size, err, errlen};
     int rc = -1;
     const char *p = base;
@@ -352,7 +356,10 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     si->created_ms = (int64_t)dec_u64(base + 24);
     si->aof_seq = dec_u64(base + 32);
     si->lsn_start = dec_u64(base + 40);
-    if (si->shards == 0 || si->shards > 65536 || si->dbs == 0 || si->dbs > 1000000) {
+    /* the marks table below is dbs x shards: a few header bytes must not
+     * make us allocate gigabytes (found by fuzz_snapshot) */
+    if (si->shards == 0 || si->shards > 65536 || si->dbs == 0 || si->dbs > 1000000 ||
+        (uint64_t)si->dbs * si->shards > SNAP_MAX_MARKS) {
         bad(&r, base + 16, "implausible database or shard count");
         goto out;
     }
@@ -429,7 +436,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     si->bytes = size;
     rc = 0;
 out:
-    if (base) munmap((void *)base, size);
+    if (size) munmap((void *)base, size);
     if (rc != 0) snap_info_free(si);
     return rc;
 }

@@ -59,6 +59,7 @@ void store_init(void)
             pthread_rwlock_init(&s->lock, &attr);
             s->id = (uint32_t)j;
             s->dbid = (uint32_t)i;
+            expire_heap_reset(s);
         }
     }
     pthread_rwlockattr_destroy(&attr);
@@ -172,7 +173,8 @@ bool store_expired(const entry *e, int64_t now)
 
 static size_t entry_size(int type, bool hasexp, size_t klen, size_t vlen)
 {
-    return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + klen + (type == OBJ_STRING ? vlen : sizeof(void *));
+    if (type != OBJ_STRING) return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + ent_keypad(klen) + sizeof(void *);
+    return sizeof(entry) + (hasexp ? ENT_EXPSZ : 0) + klen + vlen;
 }
 
 size_t store_entry_mem(entry *e)
@@ -252,6 +254,21 @@ static void table_maybe_shrink(shard *s)
         while (n > 4 && s->count < n / 4) n /= 2;
         table_resize(s, n);
     }
+}
+
+/* Called by the reaper when expiry has just drained a shard's due keys
+ * (write lock held): a table left under half full shrinks to the smallest
+ * power of two that holds its keys, so the memory of an expired wave comes
+ * back without anyone touching the keys. Deletes alone wait for 1/8 full
+ * (table_maybe_shrink) so that inserts and deletes at a boundary cannot
+ * resize back and forth; here the reaper's pace bounds it (at most once
+ * per shard per reaper pass, each shrink at least halving). */
+void store_shrink_sparse(shard *s)
+{
+    if (s->size <= 4 || s->count >= s->size / 2) return;
+    uint64_t n = 4;
+    while (n < s->count) n *= 2;
+    table_resize(s, n);
 }
 
 /* Returns the link that points at key's entry (or at the NULL ending its
@@ -481,9 +498,9 @@ entry *store_set_expire(shard *s, entry *e, int64_t when)
     if (!has && when < 0) return e;
     entry **pp = find_link(s, ent_keysv(e), e->hash);
     kvd_assert(*pp == e);
-    size_t vbytes = e->type == OBJ_STRING ? e->vlen : sizeof(void *);
     entry *ne = entry_new(e->type, e->hash, ent_keysv(e), when, e->vlen);
-    memcpy(ent_val(ne), ent_val(e), vbytes);
+    if (e->type == OBJ_STRING) memcpy(ent_val(ne), ent_val(e), e->vlen);
+    else ent_setptr(ne, ent_ptr(e));
     ne->lru = e->lru;
     s->mem += (size_t)(when >= 0 ? ENT_EXPSZ : 0);
     if (when < 0) s->mem -= ENT_EXPSZ;
@@ -508,6 +525,7 @@ void store_flush_shard(shard *s)
     s->heap = NULL;
     s->size = s->count = s->mem = 0;
     s->heap_len = s->heap_cap = 0;
+    expire_heap_reset(s);
 }
 
 uint64_t store_db_keys(db *d)
@@ -591,7 +609,10 @@ void store_swap_shards(shard *a, shard *b)
     SWAPF(heap);
     SWAPF(heap_len);
     SWAPF(heap_cap);
+    SWAPF(exp_sum);
 #undef SWAPF
+    expire_heap_reset(a);
+    expire_heap_reset(b);
 }
 
 /* ---------------------------------------------------------------- moves */

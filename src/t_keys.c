@@ -4,6 +4,10 @@
  * locks (CMD_NOLOCK) shard by shard or all together in the global order. */
 #include "kvd.h"
 
+#include <ctype.h>
+
+#include <errno.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,8 +127,10 @@ void scan_generic(client *c, int cursor_arg, int opt_start)
         memcpy(tmp, ca.p, ca.n);
         tmp[ca.n] = '\0';
         char *end;
+        errno = 0;
         cur = strtoull(tmp, &end, 10);
-        if (*end || tmp[0] == '-') goto badcursor;
+        /* out of range: "invalid cursor" as Redis (ERANGE once slipped by as 0) */
+        if (*end || tmp[0] == '-' || errno == ERANGE || isspace((unsigned char)tmp[0])) goto badcursor;
     }
     long count = 10;
     keycollect k = {c, {NULL, 0}, true, util_mstime(), 0, -1, NULL};
@@ -593,7 +599,8 @@ static void ttl_generic(client *c, bool ms, bool abs)
         return;
     }
     if (abs) {
-        reply_int(c, ms ? when : when / 1000);
+        /* EXPIRETIME rounds to the nearest second, as TTL does */
+        reply_int(c, ms ? when : when / 1000 + (when % 1000 >= 500));
         return;
     }
     int64_t ttl = when - util_mstime();

@@ -352,7 +352,7 @@ static int client_type(sv t)
 /* Subcommand arities, as Redis 7.0's command table has them. */
 static const struct { const char *name; int arity; } client_sub_arity[] = {
     {"help", 2}, {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2},
-    {"list", -2}, {"kill", -3}, {"no-evict", 3}, {"no-touch", 3},
+    {"list", -2}, {"kill", -3}, {"no-evict", 3}, {"no-touch", 3}, {"unblock", -3},
 };
 
 static void client_command(client *c)
@@ -391,6 +391,8 @@ static void client_command(client *c)
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
             "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
@@ -540,6 +542,27 @@ static void client_command(client *c)
     kill_done:
         free(addr);
         free(laddr);
+    } else if (sv_eqci(sub, "unblock")) {
+        /* block.c owns blocked clients */
+        if (c->argc > 4) {
+            reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                         (int)(sub.n > 128 ? 128 : sub.n), sub.p);
+            return;
+        }
+        bool error = false;
+        if (c->argc == 4) {
+            if (sv_eqci(c->argv[3], "error")) error = true;
+            else if (!sv_eqci(c->argv[3], "timeout")) {
+                reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        long long id;
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &id)) {
+            reply_err_int(c);
+            return;
+        }
+        reply_int(c, id > 0 ? block_unblock((uint64_t)id, error) : 0);
     } else if (sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) {
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);
@@ -738,7 +761,13 @@ static void command_command(client *c)
             return;
         }
         /* evaluate key positions against the shifted argument vector */
-        client tmp = *c;
+        /* (not a copy of *c: its list links change under conn_list_lock,
+         * a race ThreadSanitizer reported) */
+        client tmp;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.proto = c->proto;
+        tmp.dbid = c->dbid;
+        tmp.db = c->db;
         tmp.argv = c->argv + 2;
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
@@ -895,6 +924,15 @@ static void debug_command(client *c)
             return;
         }
         util_clock_jump(v);
+        expire_reaper_wake(); /* keys now due go at once, not next cycle */
+        reply_ok(c);
+    } else if (sv_eqci(sub, "set-active-expire") && c->argc == 3) {
+        /* as Redis: 0 stops the reaper (lazy expiry only), 1 resumes */
+        if (!util_str2ll(c->argv[2].p, c->argv[2].n, &v)) {
+            reply_err_int(c);
+            return;
+        }
+        expire_set_active(v != 0);
         reply_ok(c);
     } else if (sv_eqci(sub, "sleep") && c->argc == 3) {
         double secs;

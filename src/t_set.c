@@ -566,7 +566,10 @@ static void *set_load(const char *p, size_t n, const char **err)
         uint32_t l = get_u32(p + off);
         off += 4;
         if (n - off < l) goto trunc;
-        if (!s) s = set_new_hint(p + off, l, count);
+        /* the count is only a hint, and no more members than the bytes can
+         * hold (4 each at least): a huge count once sized a 16 GB table
+         * (found by fuzz_snapshot) */
+        if (!s) s = set_new_hint(p + off, l, count < (n - 5) / 4 ? count : (uint32_t)((n - 5) / 4));
         if (!set_add(&s, p + off, l)) {
             *err = "duplicate set member";
             set_free(s);
@@ -821,6 +824,9 @@ static void srandmember_command(client *c)
             selem x;
             set_random(s, &x);
             reply_selem(c, &x);
+            /* -LLONG_MAX would build replies until memory ran out, holding
+             * the shard lock (Redis dies there); closes the client instead */
+            if ((i & 1023) == 1023 && conn_reply_too_big(c)) break;
         }
         return;
     }

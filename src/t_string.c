@@ -68,6 +68,68 @@ invalid:
 #define SET_XX 2
 #define SET_GET 4
 #define SET_KEEPTTL 8
+#define SET_PERSIST 16
+#define SET_EX 32   /* the TTL kinds: at most one of them, repeatable */
+#define SET_PX 64
+#define SET_EXAT 128
+#define SET_PXAT 256
+#define SET_TTLS (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
+
+/* Parses SET's (getex false) or GETEX's options from argv[from] on, as
+ * Redis does: an option may repeat (the last TTL value wins) but not meet
+ * a conflicting one (NX/XX, two TTL kinds, a TTL with KEEPTTL/PERSIST).
+ * The TTL value is not checked here (Redis reports syntax errors, then a
+ * missing key / WRONGTYPE for GETEX, then a bad TTL). *ttl is the value
+ * argument, or NULL. Replies and returns false on a syntax error. */
+static bool parse_set_options(client *c, int from, bool getex, int *flags, sv **ttl)
+{
+    *flags = 0;
+    *ttl = NULL;
+    for (int j = from; j < c->argc; j++) {
+        sv a = c->argv[j];
+        bool more = j + 1 < c->argc;
+        int f = *flags;
+        int kind = sv_eqci(a, "ex") ? SET_EX : sv_eqci(a, "px") ? SET_PX : sv_eqci(a, "exat") ? SET_EXAT
+                   : sv_eqci(a, "pxat") ? SET_PXAT : 0;
+        if (!getex && sv_eqci(a, "nx") && !(f & SET_XX)) {
+            *flags |= SET_NX;
+        } else if (!getex && sv_eqci(a, "xx") && !(f & SET_NX)) {
+            *flags |= SET_XX;
+        } else if (!getex && sv_eqci(a, "get")) {
+            *flags |= SET_GET;
+        } else if (!getex && sv_eqci(a, "keepttl") && !(f & SET_TTLS)) {
+            *flags |= SET_KEEPTTL;
+        } else if (getex && sv_eqci(a, "persist") && !(f & SET_TTLS)) {
+            *flags |= SET_PERSIST;
+        } else if (kind && more && !(f & (SET_KEEPTTL | SET_PERSIST)) && !(f & SET_TTLS & ~kind)) {
+            *flags |= kind;
+            *ttl = &c->argv[++j];
+        } else {
+            long long v;
+            /* kvd: SET's bare integer right after the value is a TTL in
+             * seconds (the text protocol's `SET key value ttl`) */
+            if (!getex && j == 3 && !(f & SET_TTLS) && util_str2ll(a.p, a.n, &v)) {
+                *flags |= SET_EX;
+                *ttl = &c->argv[j];
+                continue;
+            }
+            reply_err_syntax(c);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The absolute deadline for a parsed TTL option (-1 when none), or false
+ * after replying "invalid expire time" / "not an integer". */
+static bool set_options_deadline(client *c, int flags, sv *ttl, const char *cmdname, int64_t *when)
+{
+    *when = -1;
+    if (!ttl) return true;
+    bool secs = flags & (SET_EX | SET_EXAT);
+    bool abs = flags & (SET_EXAT | SET_PXAT);
+    return expire_arg(c, *ttl, secs ? 1000 : 1, abs, cmdname, when, false);
+}
 
 /* The worker behind SET, SETNX, SETEX, PSETEX, GETSET. expire is an
  * absolute ms deadline or -1. Replies per flags and returns whether the
@@ -91,15 +153,15 @@ static bool set_generic(client *c, sv key, sv val, int flags, int64_t expire, in
         }
         return false;
     }
-    if (expire >= 0 && expire <= util_mstime()) {
-        /* a deadline already in the past: the key ends up deleted */
-        if (old) store_delete(c->db, key);
-    } else {
-        store_set_string(c->db, key, val, expire, (flags & SET_KEEPTTL) != 0);
-    }
+    store_set_string(c->db, key, val, expire, (flags & SET_KEEPTTL) != 0);
     store_written(c, c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "set", c->db, key);
-    if (expire >= 0) notify_keyspace_event(NOTIFY_GENERIC, "expire", c->db, key);
+    if (expire >= 0) {
+        notify_keyspace_event(NOTIFY_GENERIC, "expire", c->db, key);
+        /* a deadline already past (EXAT/PXAT): as in Redis the key is set
+         * and then expires — counted in expired_keys, "expired" event */
+        if (expire <= util_mstime()) store_lookup_write(c->db, key);
+    }
     if (!(flags & SET_GET)) {
         if (ok_reply) reply_int(c, 1);
         else reply_ok(c);
@@ -110,34 +172,11 @@ static bool set_generic(client *c, sv key, sv val, int flags, int64_t expire, in
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] [ttl-seconds] */
 static void set_command(client *c)
 {
-    int flags = 0;
-    int64_t expire = -1;
-    bool have_exp = false;
-    for (int j = 3; j < c->argc; j++) {
-        sv a = c->argv[j];
-        bool more = j + 1 < c->argc;
-        if (sv_eqci(a, "nx") && !(flags & SET_XX)) flags |= SET_NX;
-        else if (sv_eqci(a, "xx") && !(flags & SET_NX)) flags |= SET_XX;
-        else if (sv_eqci(a, "get")) flags |= SET_GET;
-        else if (sv_eqci(a, "keepttl") && !have_exp) flags |= SET_KEEPTTL;
-        else if ((sv_eqci(a, "ex") || sv_eqci(a, "px") || sv_eqci(a, "exat") || sv_eqci(a, "pxat")) && more &&
-                 !have_exp && !(flags & SET_KEEPTTL)) {
-            bool secs = sv_eqci(a, "ex") || sv_eqci(a, "exat");
-            bool abs = sv_eqci(a, "exat") || sv_eqci(a, "pxat");
-            if (!expire_arg(c, c->argv[++j], secs ? 1000 : 1, abs, "set", &expire, false)) return;
-            have_exp = true;
-        } else {
-            long long ttl;
-            /* kvd: a bare integer after the value is a TTL in seconds */
-            if (j == 3 && util_str2ll(a.p, a.n, &ttl)) {
-                if (!expire_arg(c, a, 1000, false, "set", &expire, false)) return;
-                have_exp = true;
-                continue;
-            }
-            reply_err_syntax(c);
-            return;
-        }
-    }
+    int flags;
+    sv *ttl;
+    int64_t expire;
+    if (!parse_set_options(c, 3, false, &flags, &ttl)) return;
+    if (!set_options_deadline(c, flags, ttl, "set", &expire)) return;
     set_generic(c, c->argv[1], c->argv[2], flags, expire, 0);
 }
 
@@ -188,25 +227,10 @@ static void getdel_command(client *c)
 /* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] */
 static void getex_command(client *c)
 {
-    int64_t when = -1;
-    bool persist = false, have = false;
-    for (int j = 2; j < c->argc; j++) {
-        sv a = c->argv[j];
-        bool more = j + 1 < c->argc;
-        if (sv_eqci(a, "persist") && !have) {
-            persist = true;
-            have = true;
-        } else if ((sv_eqci(a, "ex") || sv_eqci(a, "px") || sv_eqci(a, "exat") || sv_eqci(a, "pxat")) && more &&
-                   !have) {
-            bool secs = sv_eqci(a, "ex") || sv_eqci(a, "exat");
-            bool abs = sv_eqci(a, "exat") || sv_eqci(a, "pxat");
-            if (!expire_arg(c, c->argv[++j], secs ? 1000 : 1, abs, "getex", &when, false)) return;
-            have = true;
-        } else {
-            reply_err_syntax(c);
-            return;
-        }
-    }
+    int flags;
+    sv *ttl;
+    int64_t when;
+    if (!parse_set_options(c, 2, true, &flags, &ttl)) return;
     entry *e = store_lookup_write(c->db, c->argv[1]);
     if (!e) {
         reply_null(c);
@@ -216,6 +240,7 @@ static void getex_command(client *c)
         reply_err_wrongtype(c);
         return;
     }
+    if (!set_options_deadline(c, flags, ttl, "getex", &when)) return;
     reply_bulk_sv(c, ent_strsv(e));
     shard *s = store_shard_of(c->db, c->argv[1]);
     if (when >= 0) {
@@ -224,7 +249,7 @@ static void getex_command(client *c)
         else store_set_expire(s, e, when);
         store_written(c, c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, del ? "del" : "expire", c->db, c->argv[1]);
-    } else if (persist && (e->flags & ENT_EXPIRE)) {
+    } else if ((flags & SET_PERSIST) && (e->flags & ENT_EXPIRE)) {
         store_set_expire(s, e, -1);
         store_written(c, c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "persist", c->db, c->argv[1]);
@@ -434,7 +459,9 @@ static void setrange_command(client *c)
         reply_int(c, e ? e->vlen : 0);
         return;
     }
-    if (!check_string_size(c, off + (long long)val.n)) return;
+    /* off + len could overflow: an offset near LLONG_MAX once passed this
+     * check wrapped and aborted the server (test_badinput overflow test) */
+    if (!check_string_size(c, off > LLONG_MAX - (long long)val.n ? LLONG_MAX : off + (long long)val.n)) return;
     size_t need = (size_t)off + val.n;
     if (!e) {
         sv empty = {"", 0};

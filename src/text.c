@@ -102,7 +102,10 @@ int text_split(const char *line, size_t n, buf *scratch, sv **argv, int *cap)
         (*argv)[argc].n = scratch->len - wstart;
         argc++;
     }
-    for (int k = 0; k < argc; k++) (*argv)[k].p = scratch->p + (uintptr_t)(*argv)[k].p;
+    /* (only empty words, as in `""`, leave scratch unallocated: no NULL + 0,
+     * found by fuzz_resp) */
+    for (int k = 0; k < argc; k++)
+        (*argv)[k].p = scratch->p ? scratch->p + (uintptr_t)(*argv)[k].p : "";
     return argc;
 }
 
@@ -154,6 +157,7 @@ void tnode_free(tnode *n)
  * soon as the top-level reply is complete. */
 void text_add(client *c, tnode *n)
 {
+    c->text_nodes++; /* reply size guard (conn_reply_too_big) */
     tnode *p = c->tcur;
     n->parent = p;
     if (!p) {
@@ -178,6 +182,7 @@ void text_add(client *c, tnode *n)
         text_render(&c->obuf, c->troot);
         tnode_free(c->troot);
         c->troot = NULL;
+        c->text_nodes = 0;
     }
 }
 

@@ -665,3 +665,21 @@ def raise_nofile(n=16384):
     if want > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def steady_client_count(conn, timeout=10):
+    """connected_clients once it stops changing: connections of earlier
+    tests may still be closing (slowly, on a loaded machine or under the
+    sanitizers)."""
+    def count():
+        return int(parse_info(conn.cmd("INFO", "clients"))["connected_clients"])
+    prev = [count()]
+
+    def steady():
+        time.sleep(0.1)
+        now = count()
+        same = now == prev[0]
+        prev[0] = now
+        return same
+    wait_for(steady, timeout, what="a steady client count")
+    return prev[0]

@@ -1,0 +1,676 @@
+/* block.c — blocking list pops (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH).
+ *
+ * A command that finds nothing to pop registers its client here, under the
+ * write locks of its keys, and returns; conn.c then calls block_wait(),
+ * where the connection thread sleeps in conn_wait() (its wake-up fd and its
+ * socket, no lock held, no busy loop) until it is served, times out, is
+ * released by CLIENT UNBLOCK, or its peer goes away.
+ *
+ * Serving keeps Redis's order: every write reaches block_key_written()
+ * (through store_written) while the writer still holds the key's shard
+ * write lock. If clients wait on that key and it now holds a list, the
+ * writer pops for them right there, first come first served, and hands
+ * each its elements; only then does it release the lock, so no other
+ * client can take the elements first. The popped elements are rendered by
+ * the waiter's own thread in its own protocol. The writer logs each pop
+ * for the AOF after its own command (LPUSH ..., then LPOP key).
+ *
+ * BLMOVE and BRPOPLPUSH whose destination lives in another shard than the
+ * source can't be served by the writer: it would have to take the
+ * destination's shard lock out of the global order. Such a waiter is woken
+ * to RETRY: it keeps its place at the head of the key's queue (later
+ * waiters are not served past it), takes both locks itself in order and
+ * moves the element. The trade-off: between the push and the retry, a
+ * client that does not block (LPOP, LRANGE...) can see or take the
+ * element first; if it took it, the waiter simply goes on waiting. A
+ * waiter whose destination is in the same shard is served directly.
+ *
+ * Lock order: shard locks, then reg_mu, then a client's outlock (in
+ * conn_wake). reg_mu guards every field of the registry and of each
+ * bstate, including its state. A bstate's client stays alive while it is
+ * registered: the owning thread unregisters under reg_mu before it frees
+ * the client. */
+#include "kvd.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+enum {
+    B_WAITING = 1,  /* registered */
+    B_RETRY,        /* registered, at the head of a key: take locks and move (BLMOVE) */
+    B_SERVED,       /* result holds the reply's elements */
+    B_TIMEOUT,      /* timed out or CLIENT UNBLOCK ... TIMEOUT */
+    B_ERROR,        /* CLIENT UNBLOCK ... ERROR */
+    B_WRONGTYPE,    /* BLMOVE's destination turned out not to be a list */
+};
+
+struct bstate;
+
+typedef struct bnode {
+    struct bnode *prev, *next;
+    struct bkey *k;
+    struct bstate *st;
+} bnode;
+
+typedef struct bkey {
+    struct bkey *next;       /* hash chain */
+    uint64_t hash;
+    int dbid;
+    bnode *head, *tail;      /* waiters, oldest first */
+    size_t klen;
+    char key[];
+} bkey;
+
+typedef struct bstate {
+    client *c;
+    command *cmd;
+    int dbid;
+    int kind;                /* BLOCK_* */
+    bool left, to_left, rpoplpush;
+    long count;
+    int64_t deadline;
+    int nkeys;               /* distinct keys */
+    sv *keys;                /* copies (in keymem) */
+    sv dst;
+    char *keymem;
+    bnode *nodes;            /* [nkeys] */
+    int state;               /* B_*: under reg_mu */
+    bool registered;
+    bool was_retry;          /* left the queue while at its head as B_RETRY */
+    int served_key;          /* index into keys */
+    buf result;              /* served elements: u32 length + bytes each */
+    long nresult;
+    struct bstate *aprev, *anext; /* all registered clients */
+} bstate;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static bkey **reg_table;
+static size_t reg_size, reg_count;
+static bstate *reg_all;
+static _Atomic long nblocked;   /* registered clients; read without reg_mu as a fast path */
+
+#define BSTATE(c) ((bstate *)(c)->ext[2])
+
+long info_blocked_clients(void) { return atomic_load_explicit(&nblocked, memory_order_relaxed); }
+
+/* ---------------------------------------------------------------- registry (reg_mu held) */
+
+static uint64_t key_hash(int dbid, sv key) { return util_hash(key.p, key.n) ^ ((uint64_t)dbid * 0x9E3779B97F4A7C15ULL); }
+
+static bkey *reg_find(int dbid, sv key)
+{
+    if (!reg_size) return NULL;
+    uint64_t h = key_hash(dbid, key);
+    for (bkey *k = reg_table[h & (reg_size - 1)]; k; k = k->next)
+        if (k->hash == h && k->dbid == dbid && k->klen == key.n && memcmp(k->key, key.p, key.n) == 0)
+            return k;
+    return NULL;
+}
+
+static void reg_resize(size_t nsize)
+{
+    bkey **nt = calloc(nsize, sizeof(bkey *));
+    if (!nt) abort();
+    for (size_t i = 0; i < reg_size; i++) {
+        bkey *k = reg_table[i];
+        while (k) {
+            bkey *next = k->next;
+            k->next = nt[k->hash & (nsize - 1)];
+            nt[k->hash & (nsize - 1)] = k;
+            k = next;
+        }
+    }
+    free(reg_table);
+    reg_table = nt;
+    reg_size = nsize;
+}
+
+static bkey *reg_get(int dbid, sv key)
+{
+    bkey *k = reg_find(dbid, key);
+    if (k) return k;
+    if (reg_count >= reg_size) reg_resize(reg_size ? reg_size * 2 : 64);
+    k = malloc(sizeof(bkey) + key.n);
+    if (!k) abort();
+    k->hash = key_hash(dbid, key);
+    k->dbid = dbid;
+    k->head = k->tail = NULL;
+    k->klen = key.n;
+    memcpy(k->key, key.p, key.n);
+    k->next = reg_table[k->hash & (reg_size - 1)];
+    reg_table[k->hash & (reg_size - 1)] = k;
+    reg_count++;
+    return k;
+}
+
+static void reg_drop(bkey *k)
+{
+    bkey **pp = &reg_table[k->hash & (reg_size - 1)];
+    while (*pp != k) pp = &(*pp)->next;
+    *pp = k->next;
+    reg_count--;
+    free(k);
+}
+
+static void unregister(bstate *st)
+{
+    if (!st->registered) return;
+    for (int i = 0; i < st->nkeys; i++) {
+        bnode *n = &st->nodes[i];
+        bkey *k = n->k;
+        if (k->head == n && st->state == B_RETRY) st->was_retry = true;
+        if (n->prev) n->prev->next = n->next;
+        else k->head = n->next;
+        if (n->next) n->next->prev = n->prev;
+        else k->tail = n->prev;
+        if (!k->head) reg_drop(k);
+    }
+    if (st->aprev) st->aprev->anext = st->anext;
+    else reg_all = st->anext;
+    if (st->anext) st->anext->aprev = st->aprev;
+    st->registered = false;
+    atomic_fetch_sub_explicit(&nblocked, 1, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- blocking */
+
+bool block_parse_timeout(client *c, sv arg, int64_t *deadline)
+{
+    long double v;
+    if (!util_str2ld(arg.p, arg.n, &v)) {
+        reply_error(c, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    v *= 1000.0L;
+    /* Redis 7.0 converts with a plain cast: what does not fit turns
+     * negative, so huge and infinite timeouts are "negative" there too */
+    if (!(v < 9223372036854775807.0L) || v <= -1.0L) {
+        reply_error(c, "ERR timeout is negative");
+        return false;
+    }
+    long long ms = (long long)ceill(v);
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return false;
+    }
+    if (ms == 0) {
+        *deadline = -1;
+        return true;
+    }
+    int64_t now = util_mstime();
+    *deadline = ms > INT64_MAX - now ? INT64_MAX : now + ms;
+    return true;
+}
+
+static bstate *bstate_new(client *c, const block_req *r)
+{
+    bstate *st = calloc(1, sizeof *st);
+    if (!st) abort();
+    size_t mem = r->dst.n;
+    for (int i = 0; i < r->nkeys; i++) mem += r->keys[i].n;
+    st->keymem = malloc(mem ? mem : 1);
+    size_t nk = r->nkeys > 0 ? (size_t)r->nkeys : 1;
+    st->keys = calloc(nk, sizeof(sv));
+    st->nodes = calloc(nk, sizeof(bnode));
+    if (!st->keymem || !st->keys || !st->nodes) abort();
+    char *w = st->keymem;
+    for (int i = 0; i < r->nkeys; i++) {
+        sv k = r->keys[i];
+        bool dup = false;
+        for (int j = 0; j < st->nkeys && !dup; j++)
+            dup = st->keys[j].n == k.n && memcmp(st->keys[j].p, k.p, k.n) == 0;
+        if (dup) continue;  /* BLPOP k k 0 waits once on k */
+        memcpy(w, k.p, k.n);
+        st->keys[st->nkeys].p = w;
+        st->keys[st->nkeys].n = k.n;
+        st->nkeys++;
+        w += k.n;
+    }
+    if (r->dst.n) memcpy(w, r->dst.p, r->dst.n);
+    st->dst.p = w;
+    st->dst.n = r->dst.n;
+    st->c = c;
+    st->cmd = c->cmd;
+    st->dbid = c->db->id;
+    st->kind = r->kind;
+    st->left = r->left;
+    st->to_left = r->to_left;
+    st->rpoplpush = r->rpoplpush;
+    st->count = r->count;
+    st->deadline = r->deadline;
+    buf_init_static(&st->result, NULL, 0);
+    return st;
+}
+
+static void bstate_free(bstate *st)
+{
+    buf_free(&st->result);
+    free(st->keymem);
+    free(st->keys);
+    free(st->nodes);
+    free(st);
+}
+
+void block_client(client *c, const block_req *r)
+{
+    if (conn_wake_init(c) != 0) {
+        /* no wake-up fd: answer as a timeout rather than wait blind */
+        if (r->kind == BLOCK_MOVE) reply_null(c);
+        else reply_null_array(c);
+        return;
+    }
+    bstate *st = bstate_new(c, r);
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < st->nkeys; i++) {
+        bkey *k = reg_get(st->dbid, st->keys[i]);
+        bnode *n = &st->nodes[i];
+        n->k = k;
+        n->st = st;
+        n->next = NULL;
+        n->prev = k->tail;
+        if (k->tail) k->tail->next = n;
+        else k->head = n;
+        k->tail = n;
+    }
+    st->state = B_WAITING;
+    st->registered = true;
+    st->aprev = NULL;
+    st->anext = reg_all;
+    if (reg_all) reg_all->aprev = st;
+    reg_all = st;
+    atomic_fetch_add_explicit(&nblocked, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&reg_mu);
+    c->ext[2] = st;
+    cmd_propagate_none(c);  /* nothing happened yet; the pop is logged when served */
+    atomic_fetch_or(&c->flags, CLIENT_BLOCKED);
+}
+
+/* ---------------------------------------------------------------- serving */
+
+static void result_cb(void *ctx, sv v)
+{
+    bstate *st = ctx;
+    uint32_t l = (uint32_t)v.n;
+    buf_append(&st->result, &l, sizeof l);
+    buf_append(&st->result, v.p, v.n);
+    st->nresult++;
+}
+
+/* The writer's AOF records: its own command first (as received, unless
+ * it already chose what to log), then what it did for the waiters. */
+static void prop_writer(client *w)
+{
+    if (w && !w->prop_custom) cmd_propagate(w, w->argc, w->argv);
+}
+
+static void prop_pop(client *w, sv key, bool left, long count)
+{
+    if (!w) return;
+    prop_writer(w);
+    char tmp[32];
+    int n = util_ll2str(tmp, sizeof tmp, count);
+    sv args[3] = {sv_of(left ? "LPOP" : "RPOP"), key, {tmp, (size_t)n}};
+    cmd_propagate(w, count >= 0 ? 3 : 2, args);
+}
+
+static void prop_move(client *w, bstate *st, sv src)
+{
+    if (!w) return;
+    prop_writer(w);
+    if (st->rpoplpush) {
+        sv args[3] = {sv_of("RPOPLPUSH"), src, st->dst};
+        cmd_propagate(w, 3, args);
+    } else {
+        sv args[5] = {sv_of("LMOVE"), src, st->dst, sv_of(st->left ? "LEFT" : "RIGHT"),
+                      sv_of(st->to_left ? "LEFT" : "RIGHT")};
+        cmd_propagate(w, 5, args);
+    }
+}
+
+static int key_index(bstate *st, bkey *k)
+{
+    for (int i = 0; i < st->nkeys; i++)
+        if (st->nodes[i].k == k) return i;
+    return 0;
+}
+
+static void finish(bstate *st, int state)
+{
+    unregister(st);
+    st->state = state;
+    conn_wake(st->c);
+}
+
+/* Serves the waiters of (d, key) while it holds a list. reg_mu held, and
+ * the key's shard write-locked by the caller. */
+static void serve_key(client *w, db *d, sv key)
+{
+    for (;;) {
+        bkey *k = reg_find(d->id, key);
+        if (!k) return;
+        entry *e = store_lookup_write(d, key);
+        if (!e || e->type != OBJ_LIST || list_len(e) == 0) return;
+        bstate *st = k->head->st;
+        if (st->state == B_RETRY) return;  /* it keeps its turn */
+        st->served_key = key_index(st, k);
+        sv skey = st->keys[st->served_key];
+        if (st->kind == BLOCK_MOVE) {
+            if (store_shard_of(d, st->dst) != store_shard_of(d, key)) {
+                st->state = B_RETRY;
+                conn_wake(st->c);
+                return;
+            }
+            entry *de = store_lookup_write(d, st->dst);
+            if (de && de->type != OBJ_LIST) {
+                finish(st, B_WRONGTYPE);
+                continue;
+            }
+            prop_move(w, st, skey);
+            size_t n;
+            char *v = list_move(w, d, e, skey, st->dst, st->left, st->to_left, &n);
+            sv vs = {v, n};
+            result_cb(st, vs);
+            free(v);
+            finish(st, B_SERVED);
+            continue;
+        }
+        long len = list_len(e);
+        long take = st->kind == BLOCK_MPOP ? (st->count < len ? st->count : len) : 1;
+        prop_pop(w, skey, st->left, st->kind == BLOCK_MPOP ? take : -1);
+        list_pop(d, e, st->left, take, result_cb, st);
+        finish(st, B_SERVED);
+    }
+}
+
+/* Writes that happen while serving (BLMOVE pushing to its destination)
+ * come back here through store_written: they are queued and handled once
+ * the current key is done, as Redis's ready-keys list. */
+typedef struct ready {
+    db *d;
+    char *key;
+    size_t n;
+    bool all;
+} ready;
+
+static __thread int serving;
+static __thread ready *rq;
+static __thread size_t rq_len, rq_cap;
+
+static void handle(client *w, db *d, sv key, bool all)
+{
+    pthread_mutex_lock(&reg_mu);
+    if (!all) {
+        serve_key(w, d, key);
+    } else {
+        /* a whole db changed (SWAPDB, FLUSHDB): every key waited on in it */
+        size_t n = 0;
+        for (size_t i = 0; i < reg_size; i++)
+            for (bkey *k = reg_table[i]; k; k = k->next) n += k->dbid == d->id;
+        char **keys = calloc(n ? n : 1, sizeof(char *));
+        size_t *lens = calloc(n ? n : 1, sizeof(size_t));
+        if (!keys || !lens) abort();
+        size_t m = 0;
+        for (size_t i = 0; i < reg_size; i++)
+            for (bkey *k = reg_table[i]; k; k = k->next)
+                if (k->dbid == d->id) {
+                    keys[m] = kvd_strndup(k->key, k->klen);
+                    lens[m++] = k->klen;
+                }
+        for (size_t i = 0; i < m; i++) {
+            sv ks = {keys[i], lens[i]};
+            serve_key(w, d, ks);
+            free(keys[i]);
+        }
+        free(keys);
+        free(lens);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+void block_key_written(client *c, db *d, sv key)
+{
+    if (atomic_load_explicit(&nblocked, memory_order_relaxed) == 0) return;
+    if (serving) {
+        if (rq_len == rq_cap) {
+            rq_cap = rq_cap ? rq_cap * 2 : 8;
+            rq = realloc(rq, rq_cap * sizeof *rq);
+            if (!rq) abort();
+        }
+        rq[rq_len].d = d;
+        rq[rq_len].all = key.p == NULL;
+        rq[rq_len].key = key.p ? kvd_strndup(key.p, key.n) : NULL;
+        rq[rq_len].n = key.n;
+        rq_len++;
+        return;
+    }
+    serving = 1;
+    handle(c, d, key, key.p == NULL);
+    while (rq_len) {
+        ready r = rq[0];
+        memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
+        rq_len--;
+        sv ks = {r.key, r.n};
+        handle(c, r.d, ks, r.all);
+        free(r.key);
+    }
+    free(rq);
+    rq = NULL;
+    rq_cap = 0;
+    serving = 0;
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+static void idx_of(db *d, sv a, sv b, uint32_t *idx, int *n)
+{
+    uint32_t x = store_shard_of(d, a)->id, y = store_shard_of(d, b)->id;
+    if (x == y) {
+        idx[0] = x;
+        *n = 1;
+    } else {
+        idx[0] = x < y ? x : y;
+        idx[1] = x < y ? y : x;
+        *n = 2;
+    }
+}
+
+/* A waiter that left the head of a queue while it held it as B_RETRY may
+ * have kept elements from the waiters behind it: serve them now, logging
+ * the pops under this client. */
+static void kick(client *c, bstate *st)
+{
+    db *d = &server_dbs[st->dbid];
+    sv key = st->keys[0];
+    shard *s = store_shard_of(d, key);
+    shard_wrlock(s);
+    c->prop.len = 0;
+    c->prop_count = 0;
+    c->prop_custom = true;
+    block_key_written(c, d, key);
+    if (c->prop_count) {
+        uint32_t idx = s->id;
+        aof_feed(c, st->cmd, &idx, 1);
+    }
+    shard_unlock(s);
+}
+
+/* BLMOVE across shards: take both locks in order and move, if the source
+ * still holds a list. Returns true when st reached a final state. */
+static bool retry_move(client *c, bstate *st)
+{
+    db *d = &server_dbs[st->dbid];
+    sv src = st->keys[0];
+    shard *sa, *sb;
+    store_lock2(d, src, d, st->dst, &sa, &sb);
+    pthread_mutex_lock(&reg_mu);
+    if (st->state != B_RETRY) {
+        pthread_mutex_unlock(&reg_mu);
+        store_unlock2(sa, sb);
+        return st->state != B_WAITING;
+    }
+    entry *e = store_lookup_write(d, src);
+    if (!e || e->type != OBJ_LIST || list_len(e) == 0) {
+        st->state = B_WAITING;  /* someone else took it: wait on */
+        pthread_mutex_unlock(&reg_mu);
+        store_unlock2(sa, sb);
+        return false;
+    }
+    entry *de = store_lookup_write(d, st->dst);
+    if (de && de->type != OBJ_LIST) {
+        unregister(st);
+        st->was_retry = false;
+        st->state = B_WRONGTYPE;
+        pthread_mutex_unlock(&reg_mu);
+        /* the element stays: others may take it */
+        c->prop.len = 0;
+        c->prop_count = 0;
+        c->prop_custom = true;
+        block_key_written(c, d, src);
+        uint32_t idx[2];
+        int n;
+        idx_of(d, src, st->dst, idx, &n);
+        if (c->prop_count) aof_feed(c, st->cmd, idx, n);
+        store_unlock2(sa, sb);
+        return true;
+    }
+    st->was_retry = false;
+    unregister(st);
+    st->was_retry = false;
+    st->state = B_SERVED;
+    st->served_key = 0;
+    pthread_mutex_unlock(&reg_mu);
+    c->prop.len = 0;
+    c->prop_count = 0;
+    c->prop_custom = false;
+    prop_move(c, st, src);
+    size_t n;
+    char *v = list_move(c, d, e, src, st->dst, st->left, st->to_left, &n);
+    sv vs = {v, n};
+    result_cb(st, vs);
+    free(v);
+    uint32_t idx[2];
+    int ni;
+    idx_of(d, src, st->dst, idx, &ni);
+    aof_feed(c, st->cmd, idx, ni);
+    store_unlock2(sa, sb);
+    return true;
+}
+
+static void render(client *c, bstate *st)
+{
+    command *saved = c->cmd;
+    c->cmd = st->cmd;
+    switch (st->state) {
+    case B_SERVED: {
+        const char *p = st->result.p;
+        uint32_t l;
+        if (st->kind != BLOCK_MOVE) {
+            reply_array(c, 2);
+            reply_bulk_sv(c, st->keys[st->served_key]);
+            if (st->kind == BLOCK_MPOP) reply_array(c, st->nresult);
+        }
+        for (long i = 0; i < st->nresult; i++) {
+            memcpy(&l, p, sizeof l);
+            reply_bulk(c, p + sizeof l, l);
+            p += sizeof l + l;
+        }
+        break;
+    }
+    case B_ERROR: reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK"); break;
+    case B_WRONGTYPE: reply_err_wrongtype(c); break;
+    default:
+        reply_null_array(c);  /* a timeout: *-1 for BLMOVE too, as Redis 7.0 */
+    }
+    c->cmd = saved;
+}
+
+/* Reads what a blocked client's peer sends meanwhile into its query
+ * buffer (it is parsed once the command ends); false on end of file. */
+static bool read_ahead(client *c, bool *watch)
+{
+    if ((long long)c->qbuf.len >= CFG(client_query_buffer_limit)) {
+        *watch = false;
+        return true;
+    }
+    buf_reserve(&c->qbuf, 4096);
+    ssize_t n = recv(c->fd, c->qbuf.p + c->qbuf.len, c->qbuf.cap - c->qbuf.len, MSG_DONTWAIT);
+    if (n == 0) return false;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    c->qbuf.len += (size_t)n;
+    atomic_fetch_add_explicit(&server.stat_net_in, (uint64_t)n, memory_order_relaxed);
+    return true;
+}
+
+bool block_wait(client *c)
+{
+    bstate *st = BSTATE(c);
+    if (!st) {
+        atomic_fetch_and(&c->flags, ~CLIENT_BLOCKED);
+        return true;
+    }
+    bool watch = true, alive = true;
+    for (;;) {
+        pthread_mutex_lock(&reg_mu);
+        int state = st->state;
+        pthread_mutex_unlock(&reg_mu);
+        if (state == B_RETRY) {
+            if (retry_move(c, st)) break;
+            continue;
+        }
+        if (state != B_WAITING) break;
+        int r = conn_wait(c, st->deadline, watch);
+        if (r == CONN_READABLE) {
+            if (read_ahead(c, &watch)) continue;
+            r = CONN_CLOSED;
+        }
+        if (r == CONN_TIMEOUT || r == CONN_CLOSED) {
+            pthread_mutex_lock(&reg_mu);
+            if (st->state == B_WAITING || st->state == B_RETRY) {
+                unregister(st);
+                st->state = B_TIMEOUT;
+            }
+            pthread_mutex_unlock(&reg_mu);
+            if (r == CONN_CLOSED) alive = false;
+        }
+    }
+    pthread_mutex_lock(&reg_mu);
+    bool kick_needed = st->was_retry;
+    st->was_retry = false;
+    pthread_mutex_unlock(&reg_mu);
+    if (kick_needed) kick(c, st);
+    if (alive) render(c, st);
+    c->ext[2] = NULL;
+    bstate_free(st);
+    atomic_fetch_and(&c->flags, ~CLIENT_BLOCKED);
+    return alive;
+}
+
+void block_reset_client(client *c)
+{
+    bstate *st = BSTATE(c);
+    if (!st) return;
+    pthread_mutex_lock(&reg_mu);
+    unregister(st);
+    pthread_mutex_unlock(&reg_mu);
+    c->ext[2] = NULL;
+    bstate_free(st);
+    atomic_fetch_and(&c->flags, ~CLIENT_BLOCKED);
+}
+
+int block_unblock(uint64_t id, bool error)
+{
+    int n = 0;
+    pthread_mutex_lock(&reg_mu);
+    for (bstate *st = reg_all; st; st = st->anext)
+        if (st->c->id == id) {
+            if (st->state == B_WAITING || st->state == B_RETRY) {
+                finish(st, error ? B_ERROR : B_TIMEOUT);
+                n = 1;
+            }
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
+    return n;
+}
