@@ -65,6 +65,8 @@ static directive dirs[] = {
     {"maxclients", NULL, T_INT, 0, &cfg.maxclients, 1, INT_MAX, "10000", NULL, NULL, 0},
     {"thread-stack-size", NULL, T_MEM, 0, &cfg.thread_stack_size, 65536, 1LL << 30, "262144", NULL, NULL, 0},
     {"conn-thread-tcache", NULL, T_BOOL, F_IMMUTABLE, &cfg.conn_thread_tcache, 0, 0, "no", NULL, NULL, 0},
+    {"conn-spin-us", NULL, T_INT, 0, &cfg.conn_spin_us, -1, 10000, "-1", NULL, NULL, 0},
+    {"conn-sched-batch", NULL, T_BOOL, F_IMMUTABLE, &cfg.conn_sched_batch, 0, 0, "no", NULL, NULL, 0},
     {"timeout", NULL, T_INT, 0, &cfg.timeout, 0, INT_MAX, "0", NULL, NULL, 0},
     {"tcp-keepalive", NULL, T_INT, 0, &cfg.tcp_keepalive, 0, INT_MAX, "300", NULL, NULL, 0},
     {"protected-mode", NULL, T_BOOL, 0, &cfg.protected_mode, 0, 0, "yes", NULL, NULL, 0},

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,7 @@ static bool output_over_limit(client *c, size_t pending)
 static bool send_bounded(client *c, const char *p, size_t len)
 {
     /* no reply before the AOF records of what it answers are written */
+    cmd_stats_flush(); /* what these replies answer is counted before they go out */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
     pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
@@ -293,6 +295,7 @@ static bool write_all(client *c)
 {
     bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
     c->obuf.len = 0;
+    cmd_clock_reset();
     return ok;
 }
 
@@ -388,6 +391,8 @@ int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
 
 bool conn_flush_async(client *c)
 {
+    cmd_stats_flush();
+    cmd_clock_reset();
     pthread_mutex_lock(&c->outlock);
     buf out = c->async;
     buf_init_static(&c->async, NULL, 0);
@@ -409,14 +414,61 @@ __attribute__((weak)) bool block_wait(client *c)
 #define QMEM 2048
 #define OMEM 2048
 #define OBUF_FLUSH (64 * 1024)
+#define BURST_MIN (16 * 1024)
+#define BURST_MAX (64 * 1024)
+
+/* conn-spin-us: -1 picks 0 (off) on 2 CPUs or fewer, where a spinning
+ * thread takes the core its client needs, and SPIN_AUTO_US on more. */
+#define SPIN_AUTO_US 20
+static _Atomic int ncpu;
+
+static int spin_us(void)
+{
+    int v = CFG(conn_spin_us);
+    if (v >= 0) return v;
+    int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+    if (!n) {
+        long k = sysconf(_SC_NPROCESSORS_ONLN);
+        n = k > 0 ? (int)k : 1;
+        atomic_store_explicit(&ncpu, n, memory_order_relaxed);
+    }
+    return n > 2 ? SPIN_AUTO_US : 0;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Reads what is already there without blocking, retrying for up to spin
+ * microseconds. Returns what recv returns, or -2 when nothing came. */
+static ssize_t read_nowait(int fd, char *p, size_t room, int spin)
+{
+    int64_t deadline = 0;
+    for (;;) {
+        ssize_t n = recv(fd, p, room, MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+        if (spin <= 0) return -2;
+        int64_t now = util_monotonic_us();
+        if (!deadline) deadline = now + spin;
+        else if (now >= deadline) return -2;
+        for (int i = 0; i < 16; i++) cpu_relax();
+    }
+}
 
 static void serve(client *c)
 {
     char qmem[QMEM], omem[OMEM];
+    tl_stats.on = true;
     buf_init_static(&c->qbuf, qmem, sizeof qmem);
     buf_init_static(&c->obuf, omem, sizeof omem);
     bool text = c->proto == PROTO_TEXT;
     int cur_timeout = 0;
+    size_t burst = 0;
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
@@ -435,17 +487,38 @@ static void serve(client *c)
             setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             cur_timeout = to;
         }
-        /* room for the next read: at least 1 KiB, more for a large bulk */
-        size_t want = 1024;
+        /* room for the next read: at least 1 KiB, more for a large bulk or
+         * while a stream of requests keeps filling the buffer (burst) */
+        size_t want = burst ? burst : 1024;
         size_t pend = text ? 0 : resp_bulk_pending(c, c->qbuf.len);
         if (pend > want) want = pend < (1u << 20) ? pend : (1u << 20);
         if (c->qbuf.cap - c->qbuf.len < want) buf_reserve(&c->qbuf, want);
-        ssize_t n = read(c->fd, c->qbuf.p + c->qbuf.len, c->qbuf.cap - c->qbuf.len);
+        size_t room = c->qbuf.cap - c->qbuf.len;
+        ssize_t n = -2;
+        int spin = spin_us();
+        if (burst || spin > 0) n = read_nowait(c->fd, c->qbuf.p + c->qbuf.len, room, spin);
+        if (n == -2) {
+            /* nothing waiting: the stream paused, the buffers go back to
+             * the stack before the thread sleeps */
+            if (burst) {
+                burst = 0;
+                if (c->qbuf.len == 0 && c->qbuf.heap) buf_reset(&c->qbuf, qmem, sizeof qmem);
+                if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);
+                room = c->qbuf.cap - c->qbuf.len;
+            }
+            n = read(c->fd, c->qbuf.p + c->qbuf.len, room);
+        }
         if (n <= 0) {
             if (n < 0 && errno == EINTR) continue;
             break;
         }
+        /* a full read means more is waiting: read more at a time (fewer
+         * wake-ups, system calls and replies' writes) until a read comes
+         * back short; then the buffers go back to the stack */
+        if ((size_t)n == room) burst = burst ? (burst < BURST_MAX ? burst * 2 : BURST_MAX) : BURST_MIN;
+        else burst = 0;
         c->qbuf.len += (size_t)n;
+        cmd_clock_reset();
         atomic_fetch_add_explicit(&server.stat_net_in, (uint64_t)n, memory_order_relaxed);
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) break;
 
@@ -480,7 +553,9 @@ static void serve(client *c)
                     break;
                 }
                 pubsub_flush_wakes();
-                if (!block_wait(c)) {
+                bool ok = block_wait(c);
+                cmd_clock_reset();
+                if (!ok) {
                     close_now = true;
                     break;
                 }
@@ -497,7 +572,7 @@ static void serve(client *c)
         }
         /* keep only the unparsed tail */
         if (pos) buf_consume(&c->qbuf, pos);
-        if (c->qbuf.len == 0 && c->qbuf.heap) buf_reset(&c->qbuf, qmem, sizeof qmem);
+        if (c->qbuf.len == 0 && c->qbuf.heap && !burst) buf_reset(&c->qbuf, qmem, sizeof qmem);
         if ((long long)c->qbuf.len > CFG(client_query_buffer_limit)) {
             log_warning("closing client that reached max query buffer length: id=%llu addr=%s",
                         (unsigned long long)c->id, c->addr);
@@ -510,10 +585,11 @@ static void serve(client *c)
         c->info_cmd = c->lastcmd;
         memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
         pthread_mutex_unlock(&c->lock);
+        cmd_stats_flush(); /* also when there is nothing to write (CLIENT REPLY OFF) */
         /* killed or over a limit: what is left unsent is dropped */
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) c->obuf.len = 0;
         if (c->obuf.len && !write_all(c)) break;
-        if (c->obuf.heap) buf_reset(&c->obuf, omem, sizeof omem);
+        if (c->obuf.heap && !burst) buf_reset(&c->obuf, omem, sizeof omem);
         if (c->wakefd >= 0) {
             pthread_mutex_lock(&c->outlock);
             bool queued = c->async.len > 0;
@@ -523,6 +599,7 @@ static void serve(client *c)
         if (close_now) break;
     }
     pubsub_flush_wakes();
+    cmd_stats_flush();
     buf_free(&c->qbuf);
     buf_free(&c->obuf);
 }
@@ -580,6 +657,15 @@ static void *worker_main(void *arg)
     worker w;
     pthread_cond_init(&w.cv, NULL);
     w.c = arg;
+#ifdef SCHED_BATCH
+    if (CFG(conn_sched_batch)) {
+        /* no wake-up preemption: a thread woken by a request waits for the
+         * running one (often the client that sent it, with more to send)
+         * instead of preempting it: fewer, longer runs on a busy machine */
+        struct sched_param sp = {0};
+        pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    }
+#endif
 #ifdef HAVE_JEMALLOC
     if (!CFG(conn_thread_tcache)) {
         bool off = false;

@@ -855,6 +855,8 @@ typedef struct server_config {
     bool enable_debug_command;
     long long maxmemory;
     bool conn_thread_tcache;
+    int conn_spin_us;         /* busy-poll before a blocking read; -1 auto */
+    bool conn_sched_batch;    /* connection threads run SCHED_BATCH */
     /* encodings (t_hash.c, t_list.c) */
     long long hash_max_listpack_entries, hash_max_listpack_value;
     int list_max_listpack_size;
@@ -1088,5 +1090,46 @@ void aof_set_lsn(uint64_t max_lsn);
 int aof_check_cli(const char *file, bool fix);
 
 static inline uint32_t store_shard_index(uint64_t h) { return (uint32_t)(h & ((uint64_t)cfg.shards - 1)); }
+
+/* ------------------------------------------------------------------------
+ * Per-thread statistics (cmd.c). A connection thread adds its counts here
+ * and folds them into the shared atomics once per batch of requests
+ * (cmd_stats_flush, called before replies are written) or when the command
+ * changes, so a stream of requests does not bounce the shared counters'
+ * cache lines between cores. On other threads (tl_stats.on false) the
+ * helpers add to the atomics directly. */
+typedef struct statacc {
+    bool on;                /* this thread batches (connection threads) */
+    command *cmd;           /* calls/usec below belong to this command */
+    uint64_t calls, usec;
+    uint64_t commands, dirty, hits, misses;
+    int64_t t_last;         /* monotonic us when the last command ended; 0 unknown */
+} statacc;
+extern _Thread_local statacc tl_stats;
+void cmd_stats_flush(void);
+/* The next command's duration starts at its own start (after a wait). */
+static inline void cmd_clock_reset(void) { tl_stats.t_last = 0; }
+static inline void stat_add_dirty(uint64_t n)
+{
+    if (tl_stats.on) tl_stats.dirty += n;
+    else atomic_fetch_add_explicit(&server.stat_dirty, n, memory_order_relaxed);
+}
+static inline void stat_keyspace(bool hit)
+{
+    if (tl_stats.on) {
+        if (hit) tl_stats.hits++;
+        else tl_stats.misses++;
+    } else {
+        atomic_fetch_add_explicit(hit ? &server.stat_keyspace_hits : &server.stat_keyspace_misses, 1,
+                                  memory_order_relaxed);
+    }
+}
+
+/* Key hash memo (store.c): cmd.c hashes a command's keys to lock their
+ * shards and records them here for the length of the call, so the store's
+ * lookups of the same argument (same bytes at the same address) do not
+ * hash again. Only argv views go in; cleared before the locks drop. */
+void store_hash_memo(sv key, uint64_t h);
+void store_hash_memo_clear(void);
 
 #endif

@@ -132,7 +132,34 @@ void store_key_expired(db *d, sv key)
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", d, key);
 }
 
-uint64_t store_hash(sv key) { return util_hash(key.p, key.n); }
+/* The hashes cmd.c computed for the running command's key arguments (see
+ * store_hash_memo in kvd.h): matched by address and length, valid until
+ * store_hash_memo_clear at the end of the call. */
+#define MEMO_MAX 4
+static _Thread_local struct {
+    int n;
+    const char *p[MEMO_MAX];
+    size_t len[MEMO_MAX];
+    uint64_t h[MEMO_MAX];
+} memo;
+
+void store_hash_memo(sv key, uint64_t h)
+{
+    if (memo.n >= MEMO_MAX) return;
+    memo.p[memo.n] = key.p;
+    memo.len[memo.n] = key.n;
+    memo.h[memo.n] = h;
+    memo.n++;
+}
+
+void store_hash_memo_clear(void) { memo.n = 0; }
+
+uint64_t store_hash(sv key)
+{
+    for (int i = 0; i < memo.n; i++)
+        if (memo.p[i] == key.p && memo.len[i] == key.n) return memo.h[i];
+    return util_hash(key.p, key.n);
+}
 
 shard *store_shard_of(db *d, sv key) { return &d->shards[store_shard_index(store_hash(key))]; }
 
@@ -354,7 +381,7 @@ entry *store_set_string(db *d, sv key, sv val, int64_t expire, bool keepttl)
     if (old && old->type == OBJ_STRING && ((old->flags & ENT_EXPIRE) != 0) == (expire >= 0)) {
         /* same layout: overwrite in place when the allocation is big enough */
         size_t need = entry_size(OBJ_STRING, expire >= 0, key.n, val.n);
-        if (malloc_usable_size(old) >= need) {
+        if (val.n == old->vlen || malloc_usable_size(old) >= need) {
             s->mem += val.n;
             s->mem -= old->vlen;
             old->vlen = (uint32_t)val.n;
@@ -626,7 +653,7 @@ __attribute__((weak)) void persist_unlocking(void) {}
 
 void store_written(struct client *c, db *d, sv key)
 {
-    atomic_fetch_add_explicit(&server.stat_dirty, 1, memory_order_relaxed);
+    stat_add_dirty(1);
     if (atomic_load_explicit(&snap_slicing, memory_order_relaxed) && key.p) {
         shard *s = store_shard_of(d, key); /* write-locked by the caller */
         if (s->snap) snapshot_key_written(s, key);

@@ -16,10 +16,10 @@ entry *lookup_string(client *c, sv key, bool *wrong)
     entry *e = store_lookup_read(c->db, key);
     *wrong = false;
     if (!e) {
-        atomic_fetch_add_explicit(&server.stat_keyspace_misses, 1, memory_order_relaxed);
+        stat_keyspace(false);
         return NULL;
     }
-    atomic_fetch_add_explicit(&server.stat_keyspace_hits, 1, memory_order_relaxed);
+    stat_keyspace(true);
     if (e->type != OBJ_STRING) {
         *wrong = true;
         return NULL;
