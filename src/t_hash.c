@@ -749,6 +749,9 @@ static void hrandfield_command(client *c)
             for (uint64_t i = 0; i < count; i++) {
                 pair *p = &all[util_rand64() % size];
                 reply_pair(c, p->f, p->v, withvalues);
+                /* a count near -LLONG_MAX would build replies until memory
+                 * ran out under the shard lock: close the client instead */
+                if ((i & 1023) == 1023 && conn_reply_too_big(c)) break;
             }
         } else {
             uint64_t n = count < size ? count : size;
@@ -767,6 +770,7 @@ static void hrandfield_command(client *c)
         for (uint64_t i = 0; i < count; i++) {
             hfield *f = ht_random(h);
             reply_pair(c, hf_field(f), hf_value(f), withvalues);
+            if ((i & 1023) == 1023 && conn_reply_too_big(c)) break;
         }
         return;
     }

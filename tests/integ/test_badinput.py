@@ -608,7 +608,8 @@ def test_random_members_huge_negative_count(srv):
     c = srv.conn()
     tried = 0
     with Watchdog(srv) as w:
-        for add, cmd in ((("SADD", "s", "a", "b"), "SRANDMEMBER"), (("ZADD", "z", "1", "a"), "ZRANDMEMBER")):
+        for add, cmd in ((("SADD", "s", "a", "b"), "SRANDMEMBER"), (("ZADD", "z", "1", "a"), "ZRANDMEMBER"),
+                         (("HSET", "hh", "a", "1"), "HRANDFIELD")):
             if not has_command(c, cmd.lower()):
                 continue
             tried += 1
