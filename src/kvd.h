@@ -659,6 +659,11 @@ bool set_add(void **setp, const char *p, size_t n); /* may convert / move */
 enum { ZSET_ENC_PACK = 1, ZSET_ENC_SKIP = 2 };
 
 /* ------------------------------------------------------------------------
+ * t_keys.c — shared by the SCAN family (SCAN, HSCAN, SSCAN, ZSCAN) */
+bool scan_cursor_arg(struct client *c, sv a, uint64_t *out);
+bool scan_opts(struct client *c, int start, sv *pat, bool *use_pat, long long *count, sv *type);
+
+/* ------------------------------------------------------------------------
  * conn.c — the connection thread and the client structure */
 #define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
 #define CLIENT_CLOSE_ASAP (1 << 1)

@@ -815,45 +815,18 @@ static void scan_cb(void *ctx, sv f, sv v)
     s->n += 2;
 }
 
-/* Parses "cursor [MATCH pattern] [COUNT count]" from argv[2]; shared shape
- * with SCAN in t_keys.c. */
+/* HSCAN key cursor [MATCH pattern] [COUNT count]: arguments parsed by the
+ * SCAN family's shared parsers (t_keys.c). */
 static void hscan_command(client *c)
 {
-    unsigned long long cur;
-    sv ca = c->argv[2];
-    if (!util_str2ull(ca.p, ca.n, &cur)) {
-        char tmp[32];
-        if (ca.n == 0 || ca.n >= sizeof tmp) goto badcursor;
-        memcpy(tmp, ca.p, ca.n);
-        tmp[ca.n] = '\0';
-        char *end;
-        cur = strtoull(tmp, &end, 10);
-        if (*end || tmp[0] == '-') goto badcursor;
-    }
-    long count = 10;
-    scan_ctx sc = {c, {NULL, 0}, true, 0};
-    for (int j = 3; j < c->argc; j++) {
-        bool more = j + 1 < c->argc;
-        if (sv_eqci(c->argv[j], "count") && more) {
-            long long v;
-            if (!util_str2ll(c->argv[j + 1].p, c->argv[j + 1].n, &v)) {
-                reply_err_int(c);
-                return;
-            }
-            if (v < 1) {
-                reply_err_syntax(c);
-                return;
-            }
-            count = v > 1000000 ? 1000000 : (long)v;
-            j++;
-        } else if (sv_eqci(c->argv[j], "match") && more) {
-            sc.pat = c->argv[++j];
-            sc.all = sc.pat.n == 1 && sc.pat.p[0] == '*';
-        } else {
-            reply_err_syntax(c);
-            return;
-        }
-    }
+    uint64_t cur;
+    if (!scan_cursor_arg(c, c->argv[2], &cur)) return;
+    sv pat = {NULL, 0};
+    bool use_pat;
+    long long cnt;
+    if (!scan_opts(c, 3, &pat, &use_pat, &cnt, NULL)) return;
+    long count = cnt > 1000000 ? 1000000 : (long)cnt;
+    scan_ctx sc = {c, pat, !use_pat, 0};
     entry *e;
     if (!lookup_read(c, c->argv[1], &e)) return;
     reply_array(c, 2);
@@ -904,9 +877,6 @@ static void hscan_command(client *c)
         off += sizeof l + l;
     }
     buf_free(&out);
-    return;
-badcursor:
-    reply_error(c, "ERR invalid cursor");
 }
 
 /* ---------------------------------------------------------------- table */

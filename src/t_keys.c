@@ -113,52 +113,76 @@ static int type_by_name(sv n)
     return -2;
 }
 
-/* The cursor is (bucket cursor << shard bits) | shard: a pass visits the
- * shards in order, each with Redis's reverse-binary bucket cursor. */
-void scan_generic(client *c, int cursor_arg, int opt_start);
-void scan_generic(client *c, int cursor_arg, int opt_start)
+/* SCAN-family cursors are parsed as Redis's strtoul: a leading '+', a '-'
+ * (which wraps) and the empty string are accepted; leading space, junk
+ * and values past 2^64 are "invalid cursor". Replies and returns false on
+ * a bad cursor. Shared by SCAN, HSCAN, SSCAN and ZSCAN. */
+bool scan_cursor_arg(client *c, sv a, uint64_t *out)
 {
-    unsigned long long cur;
-    sv ca = c->argv[cursor_arg];
-    if (!util_str2ull(ca.p, ca.n, &cur)) {
-        /* Redis also takes a leading '+' or zeros */
-        char tmp[32];
-        if (ca.n == 0 || ca.n >= sizeof tmp) goto badcursor;
-        memcpy(tmp, ca.p, ca.n);
-        tmp[ca.n] = '\0';
-        char *end;
-        errno = 0;
-        cur = strtoull(tmp, &end, 10);
-        /* out of range: "invalid cursor" as Redis (ERANGE once slipped by as 0) */
-        if (*end || tmp[0] == '-' || errno == ERANGE || isspace((unsigned char)tmp[0])) goto badcursor;
-    }
-    long count = 10;
-    keycollect k = {c, {NULL, 0}, true, util_mstime(), 0, -1, NULL};
-    for (int j = opt_start; j < c->argc; j++) {
+    char tmp[64];
+    if (a.n >= sizeof tmp || (a.n && isspace((unsigned char)a.p[0]))) goto bad;
+    memcpy(tmp, a.p, a.n);
+    tmp[a.n] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    if (*end || errno == ERANGE) goto bad;
+    *out = v;
+    return true;
+bad:
+    reply_error(c, "ERR invalid cursor");
+    return false;
+}
+
+/* [MATCH pattern] [COUNT n] (and [TYPE t] when type is not NULL) from
+ * argv[start..]. use_pat is false for a lone "*". Replies and returns
+ * false on an error, with Redis's wording. */
+bool scan_opts(client *c, int start, sv *pat, bool *use_pat, long long *count, sv *type)
+{
+    *use_pat = false;
+    *count = 10;
+    for (int j = start; j < c->argc; j++) {
         bool more = j + 1 < c->argc;
         if (sv_eqci(c->argv[j], "count") && more) {
             long long v;
             if (!util_str2ll(c->argv[j + 1].p, c->argv[j + 1].n, &v)) {
                 reply_err_int(c);
-                return;
+                return false;
             }
             if (v < 1) {
                 reply_err_syntax(c);
-                return;
+                return false;
             }
-            count = v > 1000000 ? 1000000 : (long)v;
+            *count = v;
             j++;
         } else if (sv_eqci(c->argv[j], "match") && more) {
-            k.pat = c->argv[++j];
-            k.all = k.pat.n == 1 && k.pat.p[0] == '*';
-        } else if (sv_eqci(c->argv[j], "type") && more) {
-            k.type = type_by_name(c->argv[++j]);
-            if (k.type == -2) k.type = 99; /* unknown type: matches nothing, as Redis */
-            j += 0;
+            *pat = c->argv[++j];
+            *use_pat = !(pat->n == 1 && pat->p[0] == '*');
+        } else if (type && sv_eqci(c->argv[j], "type") && more) {
+            *type = c->argv[++j];
         } else {
             reply_err_syntax(c);
-            return;
+            return false;
         }
+    }
+    return true;
+}
+
+/* The cursor is (bucket cursor << shard bits) | shard: a pass visits the
+ * shards in order, each with Redis's reverse-binary bucket cursor. */
+static void scan_command(client *c)
+{
+    uint64_t cur;
+    if (!scan_cursor_arg(c, c->argv[1], &cur)) return;
+    sv pat = {NULL, 0}, type = {NULL, 0};
+    bool use_pat;
+    long long cnt;
+    if (!scan_opts(c, 2, &pat, &use_pat, &cnt, &type)) return;
+    long count = cnt > 1000000 ? 1000000 : (long)cnt;
+    keycollect k = {c, pat, !use_pat, util_mstime(), 0, -1, NULL};
+    if (type.p) {
+        k.type = type_by_name(type);
+        if (k.type == -2) k.type = 99; /* unknown type: matches nothing, as Redis */
     }
     buf keys;
     buf_init_static(&keys, NULL, 0);
@@ -187,12 +211,7 @@ void scan_generic(client *c, int cursor_arg, int opt_start)
         off += sizeof l + l;
     }
     buf_free(&keys);
-    return;
-badcursor:
-    reply_error(c, "ERR invalid cursor");
 }
-
-static void scan_command(client *c) { scan_generic(c, 1, 2); }
 
 static void randomkey_command(client *c)
 {

@@ -87,25 +87,6 @@ bool arg_positive(client *c, sv a, long long *out, const char *msg)
     return arg_long_range(c, a, 0, LLONG_MAX, out, msg ? msg : "ERR value is out of range, must be positive");
 }
 
-/* SCAN cursors are parsed as Redis's strtoul: leading '+', '-' (wraps) and
- * the empty string are accepted; leading space and trailing junk are not. */
-bool arg_cursor(client *c, sv a, uint64_t *out)
-{
-    char tmp[64];
-    if (a.n >= sizeof tmp || (a.n && (a.p[0] == ' ' || (a.p[0] >= '\t' && a.p[0] <= '\r')))) goto bad;
-    memcpy(tmp, a.p, a.n);
-    tmp[a.n] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(tmp, &end, 10);
-    if (*end || errno == ERANGE) goto bad;
-    *out = v;
-    return true;
-bad:
-    reply_error(c, "ERR invalid cursor");
-    return false;
-}
-
 /* Records a change of value size in the shard's memory estimate and the
  * (possibly moved) value in its entry. */
 static void value_update(client *c, sv key, entry *e, void *v, size_t before, size_t (*memfn)(const void *))
@@ -1049,39 +1030,10 @@ static void scan_add(scanacc *a, const char *p, size_t n)
 static void sscan_node(void *ctx, mnode *x) { scan_add(ctx, snode_keyp(x), x->len); }
 
 /* Parses [MATCH pat] [COUNT n] from argv[start]; false after replying. */
-bool scan_opts(client *c, int start, sv *pat, bool *use_pat, long long *count)
-{
-    *use_pat = false;
-    *count = 10;
-    for (int j = start; j < c->argc; j++) {
-        bool more = j + 1 < c->argc;
-        if (sv_eqci(c->argv[j], "count") && more) {
-            long long v;
-            if (!util_str2ll(c->argv[j + 1].p, c->argv[j + 1].n, &v)) {
-                reply_err_int(c);
-                return false;
-            }
-            if (v < 1) {
-                reply_err_syntax(c);
-                return false;
-            }
-            *count = v;
-            j++;
-        } else if (sv_eqci(c->argv[j], "match") && more) {
-            *pat = c->argv[++j];
-            *use_pat = !(pat->n == 1 && pat->p[0] == '*');
-        } else {
-            reply_err_syntax(c);
-            return false;
-        }
-    }
-    return true;
-}
-
 static void sscan_command(client *c)
 {
     uint64_t cursor;
-    if (!arg_cursor(c, c->argv[2], &cursor)) return;
+    if (!scan_cursor_arg(c, c->argv[2], &cursor)) return;
     bool wrong;
     entry *e = lookup_typed(c, c->argv[1], OBJ_SET, false, &wrong);
     if (wrong) {
@@ -1097,7 +1049,7 @@ static void sscan_command(client *c)
     sv pat = {NULL, 0};
     bool use_pat;
     long long count;
-    if (!scan_opts(c, 3, &pat, &use_pat, &count)) return;
+    if (!scan_opts(c, 3, &pat, &use_pat, &count, NULL)) return;
     const void *s = eset(e);
     scanacc a;
     buf_init_static(&a.out, NULL, 0);

@@ -23,8 +23,6 @@ entry *lookup_typed(client *c, sv key, int type, bool write, bool *wrong);
 int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx);
 bool arg_long_range(client *c, sv a, long long min, long long max, long long *out, const char *msg);
 bool arg_positive(client *c, sv a, long long *out, const char *msg);
-bool arg_cursor(client *c, sv a, uint64_t *out);
-bool scan_opts(client *c, int start, sv *pat, bool *use_pat, long long *count);
 
 typedef struct zsk {
     uint8_t tag;            /* ZSET_ENC_SKIP */
@@ -1780,7 +1778,7 @@ static void zscan_node(void *ctx, mnode *x)
 static void zscan_command(client *c)
 {
     uint64_t cursor;
-    if (!arg_cursor(c, c->argv[2], &cursor)) return;
+    if (!scan_cursor_arg(c, c->argv[2], &cursor)) return;
     bool wrong;
     entry *e = zread(c, c->argv[1], &wrong);
     if (wrong) return;
@@ -1793,7 +1791,7 @@ static void zscan_command(client *c)
     sv pat = {NULL, 0};
     bool use_pat;
     long long count;
-    if (!scan_opts(c, 3, &pat, &use_pat, &count)) return;
+    if (!scan_opts(c, 3, &pat, &use_pat, &count, NULL)) return;
     const void *z = ent_ptr(e);
     zscanacc a;
     buf_init_static(&a.out, NULL, 0);

@@ -410,3 +410,20 @@ def test_expire_ttl_persist(srv):
     assert c.cmd("EXPIRE", "k", "10", "NX", "XX") == \
         Err(b"ERR NX and XX, GT or LT options at the same time are not compatible")
     assert c.cmd("EXPIRE", "k", "10", "FOO") == Err(b"ERR Unsupported option FOO")
+
+
+def test_scan_family_cursor_parsing(srv):
+    """One cursor parser for SCAN, HSCAN, SSCAN and ZSCAN, as Redis's
+    strtoul: '+5', '01', '' and '-1' (wraps) are taken; leading space and
+    values past 2^64 are "invalid cursor" (HSCAN once refused '-1')."""
+    c = srv.conn()
+    c.cmd("HSET", "h", "f", "v")
+    c.cmd("SADD", "s", "m")
+    c.cmd("ZADD", "z", "1", "m")
+    bad = Err(b"ERR invalid cursor")
+    for cmd in (["SCAN"], ["HSCAN", "h"], ["SSCAN", "s"], ["ZSCAN", "z"]):
+        for ok in ("0", "+5", "01", "", "-1"):
+            r = c.cmd(*(cmd + [ok]))
+            assert isinstance(r, list) and len(r) == 2, (cmd, ok, r)
+        for no in (" 5", "18446744073709551616", "5x"):
+            assert c.cmd(*(cmd + [no])) == bad, (cmd, no)
