@@ -142,7 +142,11 @@ def test_expire_flags(srv):
     assert c.cmd("EXPIRE", "k", "300", "LT") == 0
     assert c.cmd("EXPIRE", "k", "150", "LT", "XX") == 1
     assert c.cmd("TTL", "k") in (149, 150)
-    assert c.cmd("PEXPIRE", "k", "150000", "GT") == 0  # equal is not greater
+    # equal is not greater: the same absolute deadline (a relative PEXPIRE
+    # 150000 one millisecond later would be greater; slow builds saw that)
+    at = c.cmd("PEXPIRETIME", "k")
+    assert c.cmd("PEXPIREAT", "k", str(at), "GT") == 0
+    assert c.cmd("PEXPIREAT", "k", str(at), "LT") == 0  # nor is it less
     assert c.cmd("PEXPIRE", "k", "150000", "nx", "nx") == 0  # repeats are allowed
     assert c.cmd("PERSIST", "k") == 1
     assert c.cmd("EXPIRE", "k", "100", "NX") == 1
