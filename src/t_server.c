@@ -583,6 +583,21 @@ static const char *acl_group(const char *group)
     return NULL;
 }
 
+/* Redis 7.0's @dangerous commands (top level; in containers such as CLIENT
+ * and CONFIG the category belongs to subcommands), plus kvd's own admin
+ * commands. */
+static bool is_dangerous(const command *cmd)
+{
+    static const char *const names[] = {
+        "bgrewriteaof", "bgsave", "debug", "failover", "flushall", "flushdb", "info", "keys", "lastsave",
+        "migrate", "monitor", "pfdebug", "pfselftest", "psync", "replconf", "replicaof", "restore",
+        "restore-asking", "role", "save", "shutdown", "slaveof", "sort", "sort_ro", "swapdb", "sync", NULL,
+    };
+    for (int i = 0; names[i]; i++)
+        if (strcmp(cmd->name, names[i]) == 0) return true;
+    return (cmd->flags & CMD_ADMIN) && !cmd->subs;
+}
+
 static void command_info(client *c, command *cmd)
 {
     reply_array(c, 10);
@@ -590,18 +605,21 @@ static void command_info(client *c, command *cmd)
     reply_int(c, cmd->arity);
     int nf;
     const char **fl = cmd_flag_names(cmd->flags, &nf);
-    reply_set(c, nf);
+    bool movable = cmd->getkeys != NULL; /* keys found by parsing (COMMAND GETKEYS) */
+    reply_set(c, nf + movable);
     for (int i = 0; i < nf; i++) reply_status(c, fl[i]);
+    if (movable) reply_status(c, "movablekeys");
     reply_int(c, cmd->firstkey);
     reply_int(c, cmd->firstkey ? cmd->lastkey : 0);
     reply_int(c, cmd->firstkey ? cmd->step : 0);
-    const char *cats[4];
+    const char *cats[5];
     int nc = 0;
     cats[nc++] = (cmd->flags & CMD_WRITE) ? "@write" : "@read";
     const char *g = acl_group(cmd->group ? cmd->group : "");
     if (g) cats[nc++] = g;
     cats[nc++] = (cmd->flags & CMD_FAST) ? "@fast" : "@slow";
-    if (cmd->flags & CMD_ADMIN) cats[nc++] = "@dangerous";
+    if (cmd->flags & CMD_BLOCKING) cats[nc++] = "@blocking";
+    if (is_dangerous(cmd)) cats[nc++] = "@dangerous";
     reply_set(c, nc);
     for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
     reply_set(c, 0); /* tips */
@@ -611,7 +629,7 @@ static void command_info(client *c, command *cmd)
         reply_bulk_cstr(c, "flags");
         reply_set(c, 2);
         reply_status(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-        reply_status(c, "ACCESS");
+        reply_status(c, "access"); /* Redis spells the access kinds in lower case */
         reply_bulk_cstr(c, "begin_search");
         reply_map(c, 2);
         reply_bulk_cstr(c, "type");
@@ -670,6 +688,8 @@ static void walk_cb(command *cmd, void *ctx)
                        (strcasecmp(w->cat, "write") == 0 && (cmd->flags & CMD_WRITE)) ||
                        (strcasecmp(w->cat, "read") == 0 && !(cmd->flags & CMD_WRITE)) ||
                        (strcasecmp(w->cat, "fast") == 0 && (cmd->flags & CMD_FAST)) ||
+                       (strcasecmp(w->cat, "blocking") == 0 && (cmd->flags & CMD_BLOCKING)) ||
+                       (strcasecmp(w->cat, "dangerous") == 0 && is_dangerous(cmd)) ||
                        (strcasecmp(w->cat, "slow") == 0 && !(cmd->flags & CMD_FAST));
             if (!hit) return;
         }
