@@ -238,6 +238,7 @@ static void client_info_line(buf *b, client *x, client *me)
     if (fl & CLIENT_CLOSE_AFTER_REPLY) *f++ = 'c';
     if (fl & CLIENT_CLOSE_ASAP) *f++ = 'A';
     if (fl & CLIENT_UNIX) *f++ = 'U';
+    if (fl & CLIENT_NO_EVICT) *f++ = 'e';
     if (f == flags) *f++ = 'N';
     *f = '\0';
     char cmdname[96];
@@ -563,7 +564,15 @@ static void client_command(client *c)
             return;
         }
         reply_int(c, id > 0 ? block_unblock((uint64_t)id, error) : 0);
-    } else if (sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) {
+    } else if (sv_eqci(sub, "no-evict")) {
+        if (sv_eqci(c->argv[2], "on")) atomic_fetch_or(&c->flags, CLIENT_NO_EVICT);
+        else if (sv_eqci(c->argv[2], "off")) atomic_fetch_and(&c->flags, ~CLIENT_NO_EVICT);
+        else {
+            reply_err_syntax(c);
+            return;
+        }
+        reply_ok(c);
+    } else if (sv_eqci(sub, "no-touch")) { /* 7.2's; accepted, no LRU/LFU to spare yet */
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);
     }
