@@ -625,7 +625,9 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             continue;
         }
         if (dead && mode == SNAP_LOAD) {
-            if (r->w == 0) si->expired++; /* counted once */
+            /* counted once: by the section's only loader when it fills its
+             * own shard, else by loader 0 (every loader sees every key) */
+            if (own || r->w == 0) si->expired++;
             continue;
         }
         uint64_t h = store_hash(key);

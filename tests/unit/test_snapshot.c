@@ -192,6 +192,30 @@ START_TEST(test_expired_since_save_dropped)
 }
 END_TEST
 
+/* Keys dead by load time are counted once each however the sections are
+ * shared between the parallel loaders (same layout: whole sections per
+ * loader). */
+START_TEST(test_expired_counted_once_by_parallel_loaders)
+{
+    for (int i = 0; i < 300; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "k:%d", i);
+        put(0, S(k), S("v"), i % 3 ? util_mstime() + 10000 : -1);
+    }
+    save_ok("exp2.snap");
+    flush_all();
+    util_clock_jump(20000);
+    char err[512];
+    snap_info si;
+    ck_assert_int_eq(snapshot_read("exp2.snap", SNAP_LOAD, &si, err, sizeof err), 0);
+    ck_assert_uint_eq(si.keys, 100);
+    ck_assert_uint_eq(si.expired, 200);
+    snap_info_free(&si);
+    util_clock_jump(-20000);
+    ck_assert_uint_eq(count_all(), 100);
+}
+END_TEST
+
 /* ---- a pointer type for the tests: a blob with a fixed tag */
 
 typedef struct blob {
@@ -725,6 +749,7 @@ Suite *make_suite_snapshot(void)
     tcase_add_test(tc, test_roundtrip_edges);
     tcase_add_test(tc, test_empty_dataset);
     tcase_add_test(tc, test_expired_since_save_dropped);
+    tcase_add_test(tc, test_expired_counted_once_by_parallel_loaders);
     tcase_add_test(tc, test_pointer_type_roundtrip);
     tcase_add_test(tc, test_all_types_roundtrip);
     tcase_add_test(tc, test_type_without_encoding_refused);
