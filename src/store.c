@@ -479,6 +479,20 @@ void store_delete_entry(shard *s, entry *e)
     table_maybe_shrink(s);
 }
 
+void store_unlink_popped(shard *s, entry *e)
+{
+    entry **pp = &s->table[e->hash & (s->size - 1)];
+    while (*pp != e) {
+        kvd_assert(*pp);
+        pp = &(*pp)->next;
+    }
+    *pp = e->next;
+    s->count--;
+    size_t m = store_entry_mem(e);
+    s->mem = s->mem > m ? s->mem - m : 0;
+    table_maybe_shrink(s);
+}
+
 bool store_delete(db *d, sv key)
 {
     uint64_t h = store_hash(key);
@@ -530,12 +544,9 @@ void store_flush_shard(shard *s)
         }
     }
     free(s->table);
-    free(s->heap);
     s->table = NULL;
-    s->heap = NULL;
     s->size = s->count = s->mem = 0;
-    s->heap_len = s->heap_cap = 0;
-    expire_heap_reset(s);
+    expire_heap_free(s);
 }
 
 uint64_t store_db_keys(db *d)

@@ -185,7 +185,7 @@ static void heap_ok(shard *s)
         memcpy(&slot, s->heap[i].e->data + 8, sizeof slot);
         ck_assert_uint_eq(slot, i);
         ck_assert_int_eq(s->heap[i].when, ent_expire(s->heap[i].e));
-        if (i) ck_assert_int_le(s->heap[(i - 1) / 2].when, s->heap[i].when);
+        if (i) ck_assert_int_le(s->heap[(i - 1) / EXPIRE_HEAP_ARITY].when, s->heap[i].when);
     }
 }
 
