@@ -219,6 +219,21 @@ entry *store_resize_string(db *d, entry *e, size_t newlen);
 entry *store_add_ptr(db *d, sv key, int type, void *v, int64_t expire);
 bool store_delete(db *d, sv key);           /* frees the value */
 void store_delete_entry(shard *s, entry *e);
+/* The reaper's delete (expire.c): e was already popped off the deadline
+ * heap; unlinks it (found by address) and updates the counts, leaving the
+ * caller to free it (store_entry_free). */
+void store_unlink_popped(shard *s, entry *e);
+static inline void store_prefetch_bucket(shard *s, const entry *e)
+{
+    if (s->size) __builtin_prefetch(&s->table[e->hash & (s->size - 1)], 1);
+}
+/* then (bucket loaded) the head of e's chain, which the unlink walks */
+static inline void store_prefetch_chain(shard *s, const entry *e)
+{
+    if (!s->size) return;
+    const entry *h = s->table[e->hash & (s->size - 1)];
+    if (h && h != e) __builtin_prefetch(h, 1);
+}
 /* Detach without freeing the value; returns the value pointer or string copy owner. */
 entry *store_set_expire(shard *s, entry *e, int64_t when); /* -1 removes; returns the (moved) entry */
 bool store_expired(const entry *e, int64_t now);
@@ -336,6 +351,9 @@ void expire_heap_update(shard *s, entry *e);   /* deadline changed */
 void expire_heap_remove(shard *s, entry *e);
 void expire_heap_moved(shard *s, entry *e);    /* e was reallocated */
 void expire_heap_reset(shard *s);             /* heap emptied or swapped in */
+void expire_heap_free(shard *s);              /* drop the heap (flush) */
+/* the heap is 4-ary: slot i's parent is (i - 1) / EXPIRE_HEAP_ARITY */
+#define EXPIRE_HEAP_ARITY 4
 int expire_reaper_start(void);
 void expire_reaper_stop(void);
 void expire_reaper_wake(void);                 /* DEBUG JUMP-CLOCK: run a cycle now */

@@ -47,24 +47,31 @@ static const char *kname(int i)
 
 /* Heap order, slot back-pointers, deadlines matching the entries, the
  * published next_due and the deadline sum, for every shard of d. */
+/* (plain checks, one ck_abort on failure: check records every passing
+ * ck_assert, too slow for a check after each of thousands of steps) */
+#define HOK(cond) do { if (!(cond)) ck_abort_msg("heap: %s (shard %d, slot %u)", #cond, k, i); } while (0)
 static void heap_ok(db *d)
 {
     for (int k = 0; k < cfg.shards; k++) {
         shard *s = &d->shards[k];
         __int128 sum = 0;
-        for (uint32_t i = 0; i < s->heap_len; i++) {
+        uint32_t i = 0;
+        for (i = 0; i < s->heap_len; i++) {
             uint32_t slot;
             memcpy(&slot, s->heap[i].e->data + 8, sizeof slot);
-            ck_assert_uint_eq(slot, i);
-            ck_assert(s->heap[i].e->flags & ENT_EXPIRE);
-            ck_assert_int_eq(s->heap[i].when, ent_expire(s->heap[i].e));
-            if (i) ck_assert_int_le(s->heap[(i - 1) / 2].when, s->heap[i].when);
+            HOK(slot == i);
+            HOK(s->heap[i].e->flags & ENT_EXPIRE);
+            HOK(s->heap[i].when == ent_expire(s->heap[i].e));
+            HOK(i == 0 || s->heap[(i - 1) / EXPIRE_HEAP_ARITY].when <= s->heap[i].when);
             sum += s->heap[i].when;
         }
-        ck_assert(sum == s->exp_sum);
+        HOK(sum == s->exp_sum);
+        /* 4-ary layout: every group of four siblings is one cache line */
+        HOK(s->heap_len <= 1 || (uintptr_t)&s->heap[1] % 64 == 0);
+        HOK(s->heap_len <= s->heap_cap);
         int64_t nd = atomic_load(&s->next_due);
-        ck_assert_int_eq(nd, s->heap_len ? s->heap[0].when : INT64_MAX);
-        ck_assert_uint_le(s->heap_len, s->count);
+        HOK(nd == (s->heap_len ? s->heap[0].when : INT64_MAX));
+        HOK(s->heap_len <= s->count);
     }
 }
 
@@ -323,6 +330,98 @@ START_TEST(test_heap_model_stress)
             ck_assert_uint_eq(all_keys(d1), 0);
         }
     }
+}
+END_TEST
+
+/* One shard, thousands of keys with a handful of distinct deadlines: every
+ * heap operation (insert, update up and down, PERSIST, delete, pop-due in
+ * batches of random size, shrink and regrow of the array) against a
+ * reference model, the heap invariant checked after each step. */
+#define NM 3000
+START_TEST(test_heap_4ary_model_every_step)
+{
+    db *d = &server_dbs[0];
+    shard *s = &d->shards[2];
+    static char names[NM][24];
+    static int64_t model[NM]; /* -2 missing, -1 no TTL, else the deadline */
+    int nk = 0;
+    for (int i = 0; nk < NM; i++) {
+        snprintf(names[nk], sizeof names[nk], "m:%d", i);
+        if (store_shard_of(d, K(names[nk])) == s) model[nk++] = -2;
+    }
+    int64_t now = util_mstime() + 1000000;
+    long live_ttl = 0;
+    for (int step = 0; step < 30000; step++) {
+        int i = (int)(util_rand64() % NM);
+        sv k = K(names[i]);
+        /* 16 distinct deadlines from just due to 750 ms on: many equal */
+        int64_t dl = now - 50 + 50 * (int64_t)(util_rand64() % 16);
+        unsigned op = (unsigned)(util_rand64() % 20);
+        if (step < 6000) op = 0; /* grow first */
+        entry *e = store_find(s, k, store_hash(k));
+        switch (op) {
+        case 0: case 1: case 2: case 3: case 4: /* SET with TTL / EXPIRE */
+            if (e && model[i] >= -1 && (op & 1)) store_set_expire(s, e, dl);
+            else store_set_string(d, k, K("v"), dl, false);
+            live_ttl += model[i] < 0;
+            model[i] = dl;
+            break;
+        case 5: /* PERSIST */
+            if (e) {
+                store_set_expire(s, e, -1);
+                live_ttl -= model[i] >= 0;
+                model[i] = -1;
+            }
+            break;
+        case 6: case 7: case 8: case 9: case 10: case 11: case 12: case 13: case 14: case 15: case 16: case 17:
+            /* DEL; most steps read-only (checked), so the heap stays big */
+            if (e && op < 8) {
+                store_delete_entry(s, e);
+                live_ttl -= model[i] >= 0;
+                model[i] = -2;
+            } else if ((e != NULL) != (model[i] != -2) || (e && ent_expire(e) != model[i])) {
+                ck_abort_msg("key %d: store and model disagree", i);
+            }
+            break;
+        default: { /* the reaper, a batch of random size */
+            now += (int64_t)(util_rand64() % 2);
+            long budget = 1 + (long)(util_rand64() % (2 * REAP_BATCH)), n = 0;
+            long due = 0;
+            for (int x = 0; x < NM; x++) due += model[x] >= 0 && model[x] <= now;
+            int64_t first = s->heap_len ? s->heap[0].when : INT64_MAX;
+            bool more = expire_reap_shard(s, now, budget, &n);
+            ck_assert_int_eq(n, due < budget ? due : budget);
+            ck_assert(more == (due > budget));
+            /* the keys popped are the earliest ones: nothing left is
+             * earlier than anything taken */
+            int64_t left_min = s->heap_len ? s->heap[0].when : INT64_MAX;
+            if (n) ck_assert_int_ge(left_min, first);
+            for (int x = 0; x < NM; x++) {
+                if (model[x] < 0) continue;
+                bool there = store_find(s, K(names[x]), store_hash(K(names[x]))) != NULL;
+                if (!there) {
+                    if (model[x] > now || model[x] > left_min) ck_abort_msg("reaped a key not due or out of order");
+                    model[x] = -2;
+                    live_ttl--;
+                }
+            }
+            break;
+        }
+        }
+        heap_ok(d);
+        if (s->heap_len != live_ttl) ck_abort_msg("heap has %u keys, model %ld", s->heap_len, live_ttl);
+    }
+    /* drain: everything due comes out in deadline order */
+    long n = 0;
+    int64_t last = INT64_MIN;
+    while (s->heap_len) {
+        ck_assert_int_ge(s->heap[0].when, last);
+        last = s->heap[0].when;
+        expire_reap_shard(s, INT64_MAX - 1, 1 + (long)(util_rand64() % 5), &n);
+        heap_ok(d);
+    }
+    ck_assert_int_eq(n, live_ttl);
+    ck_assert_ptr_null(s->heap);
 }
 END_TEST
 
@@ -637,6 +736,7 @@ Suite *make_suite_expire(void)
     tcase_add_test(tc, test_heap_update_and_remove);
     tcase_add_test(tc, test_heap_equal_deadlines);
     tcase_add_test(tc, test_heap_model_stress);
+    tcase_add_test(tc, test_heap_4ary_model_every_step);
     tcase_add_test(tc, test_swap_and_flush_bookkeeping);
     tcase_add_test(tc, test_shard_stats);
     tcase_add_test(tc, test_reap_batch_bound);

@@ -99,6 +99,44 @@ START_TEST(test_grow_and_shrink)
 }
 END_TEST
 
+/* The reaper's shrink of a table an expiry wave left sparse: halvings
+ * that splice whole chains; every key stays findable, in its bucket. */
+START_TEST(test_shrink_sparse_halving)
+{
+    db *d = &server_dbs[0];
+    shard *s = &d->shards[0];
+    static char names[3000][24];
+    int n = 0;
+    for (int i = 0; n < 3000; i++) {
+        snprintf(names[n], sizeof names[n], "h:%d", i);
+        if (store_shard_of(d, K(names[n])) != s) continue;
+        store_set_string(d, K(names[n]), K(names[n]), -1, false);
+        n++;
+    }
+    ck_assert_uint_eq(s->size, 4096);
+    for (int i = 0; i < 2000; i++) ck_assert(store_delete(d, K(names[i])));
+    ck_assert_uint_eq(s->size, 4096); /* deletes alone wait for 1/8 full */
+    store_shrink_sparse(s);
+    ck_assert_uint_eq(s->size, 1024); /* two halvings */
+    uint64_t chained = 0;
+    for (uint64_t b = 0; b < s->size; b++)
+        for (entry *e = s->table[b]; e; e = e->next) {
+            ck_assert_uint_eq(e->hash & (s->size - 1), b);
+            chained++;
+        }
+    ck_assert_uint_eq(chained, 1000);
+    for (int i = 0; i < 3000; i++) {
+        entry *e = store_lookup_read(d, K(names[i]));
+        if (i < 2000) {
+            ck_assert_ptr_null(e);
+        } else {
+            ck_assert_ptr_nonnull(e);
+            ck_assert_int_eq(e->vlen, strlen(names[i]));
+        }
+    }
+}
+END_TEST
+
 static void count_cb(void *ctx, entry *e)
 {
     int *seen = ctx;
@@ -185,7 +223,7 @@ static void heap_ok(shard *s)
         memcpy(&slot, s->heap[i].e->data + 8, sizeof slot);
         ck_assert_uint_eq(slot, i);
         ck_assert_int_eq(s->heap[i].when, ent_expire(s->heap[i].e));
-        if (i) ck_assert_int_le(s->heap[(i - 1) / 2].when, s->heap[i].when);
+        if (i) ck_assert_int_le(s->heap[(i - 1) / EXPIRE_HEAP_ARITY].when, s->heap[i].when);
     }
 }
 
@@ -320,6 +358,7 @@ Suite *make_suite_store(void)
     tcase_add_test(tc, test_set_get_delete);
     tcase_add_test(tc, test_binary_and_empty_keys);
     tcase_add_test(tc, test_grow_and_shrink);
+    tcase_add_test(tc, test_shrink_sparse_halving);
     tcase_add_test(tc, test_scan_across_resize);
     tcase_add_test(tc, test_resize_string_and_move);
     tcase_add_test(tc, test_expire_heap);
