@@ -62,6 +62,49 @@ typedef struct pendwake {
 static _Thread_local pendwake *tl_wakes;
 static _Thread_local int tl_nwakes, tl_capwakes;
 static _Thread_local bool tl_defer;
+/* The subscribers this batch registered with (tl_wakes), as a set: slots
+ * of an earlier batch (gen != tl_gen) are empty. */
+typedef struct tlmark {
+    client *c;
+    uint32_t gen;
+} tlmark;
+static _Thread_local tlmark *tl_set;
+static _Thread_local uint32_t tl_setcap, tl_gen = 1;
+
+static uint32_t ptr_slot(const client *c, uint32_t mask)
+{
+    uint64_t x = (uint64_t)(uintptr_t)c;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 32;
+    return (uint32_t)x & mask;
+}
+
+static void tl_set_put(client *c)
+{
+    uint32_t mask = tl_setcap - 1, i = ptr_slot(c, mask);
+    while (tl_set[i].gen == tl_gen) i = (i + 1) & mask;
+    tl_set[i] = (tlmark){c, tl_gen};
+}
+
+/* True the first time c is met in this batch (then it is marked). */
+static bool tl_first(client *c)
+{
+    if ((uint32_t)tl_nwakes * 2 + 2 >= tl_setcap) {
+        free(tl_set);
+        tl_setcap = tl_setcap ? tl_setcap * 2 : 64;
+        while (tl_setcap < (uint32_t)tl_nwakes * 4 + 4) tl_setcap *= 2;
+        tl_set = calloc(tl_setcap, sizeof *tl_set);
+        if (!tl_set) abort();
+        if (tl_gen == 0) tl_gen = 1;
+        for (int i = 0; i < tl_nwakes; i++) tl_set_put(tl_wakes[i].c);
+    }
+    uint32_t mask = tl_setcap - 1;
+    for (uint32_t i = ptr_slot(c, mask); tl_set[i].gen == tl_gen; i = (i + 1) & mask)
+        if (tl_set[i].c == c) return false;
+    tl_set_put(c);
+    return true;
+}
 
 static void reg_init(void)
 {
@@ -364,9 +407,9 @@ static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, i
         }
         long pending;
         if (tl_defer) {
-            bool need = false;
-            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, &need);
-            if (need) {
+            bool reg = tl_first(s);
+            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, reg);
+            if (reg && pending >= 0) {
                 if (tl_nwakes == tl_capwakes) {
                     tl_capwakes = tl_capwakes ? tl_capwakes * 2 : 16;
                     tl_wakes = realloc(tl_wakes, sizeof(pendwake) * (size_t)tl_capwakes);
@@ -524,20 +567,28 @@ void pubsub_reset_client(client *c)
     c->ext[1] = NULL;
 }
 
-/* Wakes the subscribers this thread's PUBLISHes left unwoken. A buffer
- * that was non-empty needed no wake: whoever filled it first woke (or will
- * wake) its owner, who drains it all. */
+/* The end of this thread's batch of PUBLISHes: each subscriber it queued
+ * messages for is sent them (or woken) once, by the last batch that queued
+ * for it (conn_send_or_wake). */
 void pubsub_flush_wakes(void)
 {
+    if (tl_nwakes == 0) return;
     for (int i = 0; i < tl_nwakes; i++) {
-        conn_wake(tl_wakes[i].c);
+        conn_send_or_wake(tl_wakes[i].c);
         atomic_fetch_sub_explicit(&tl_wakes[i].ps->wake_refs, 1, memory_order_release);
     }
     tl_nwakes = 0;
+    if (++tl_gen == 0) { /* wrapped: old marks would look current */
+        memset(tl_set, 0, sizeof *tl_set * tl_setcap);
+        tl_gen = 1;
+    }
     if (tl_capwakes > 1024) {
         free(tl_wakes);
         tl_wakes = NULL;
         tl_capwakes = 0;
+        free(tl_set);
+        tl_set = NULL;
+        tl_setcap = 0;
     }
 }
 
