@@ -293,6 +293,12 @@ bool conn_reply_too_big(client *c)
 
 static bool write_all(client *c)
 {
+    if (c->obuf_foreign) {
+        /* as conn_flush_async: output of other threads waits for
+         * everything logged so far */
+        c->obuf_foreign = false;
+        if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
+    }
     bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
     c->obuf.len = 0;
     cmd_clock_reset();
@@ -495,6 +501,18 @@ int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
     }
 }
 
+void conn_take_async(client *c)
+{
+    if (c->wakefd < 0 || c->troot) return; /* nobody ever queued; inside a text reply */
+    pthread_mutex_lock(&c->outlock);
+    if (c->async.len) {
+        buf_append(&c->obuf, c->async.p, c->async.len);
+        c->async.len = 0;
+        c->obuf_foreign = true;
+    }
+    pthread_mutex_unlock(&c->outlock);
+}
+
 bool conn_flush_async(client *c)
 {
     cmd_stats_flush();
@@ -649,6 +667,9 @@ static void serve(client *c)
                 continue;
             }
             if (c->argc == 0) continue;
+            /* a subscriber (or monitor): what was published before this
+             * command precedes its reply */
+            if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) conn_take_async(c);
             cmd_dispatch(c);
             c->commands++;
             int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);

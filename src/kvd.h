@@ -718,6 +718,7 @@ typedef struct client {
     bool out_parked;
     bool out_sending;       /* under outlock: another thread is writing c->async to the socket */
     int out_pushers;        /* under outlock: publishers whose batch queued output here, not yet flushed */
+    bool obuf_foreign;      /* owner only: obuf holds output of other threads (conn_take_async) */
     /* AOF: what the current command logs (see cmd_propagate) */
     buf prop;
     int prop_count;
@@ -773,6 +774,10 @@ void conn_send_or_wake(client *c);
  * the socket (a blocked client whose peer sent more requests). */
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket);
 bool conn_flush_async(client *c);         /* owning thread: write c->async */
+/* Owning thread: moves what other threads queued in c->async to the end of
+ * c->obuf, so that it goes out before the replies that follow (messages
+ * published before a command ran precede its reply, as in Redis). */
+void conn_take_async(client *c);
 /* Per-feature client cleanup (weak hooks, called on disconnect and RESET). */
 void multi_reset_client(client *c);
 void pubsub_reset_client(client *c);

@@ -480,6 +480,14 @@ static void set_poll(client *c, psstate *ps)
     }
 }
 
+/* Under the registry write lock, no message can be queued for c: what is
+ * queued was published before this (un)subscription, and goes before its
+ * reply, as in Redis. Not in the middle of EXEC's reply. */
+static void take_async(client *c)
+{
+    if (!multi_in_exec(c)) conn_take_async(c);
+}
+
 static const char *const sub_names[3] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_names[3] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
@@ -499,6 +507,7 @@ static void subscribe_generic(client *c, int kind)
         pthread_rwlock_wrlock(&reg_lock);
         sub_add(c, ps, kind, c->argv[j]);
         int count = ps_count(ps, kind);
+        take_async(c); /* messages published before this reply go first */
         pthread_rwlock_unlock(&reg_lock);
         reply_sub(c, sub_names[kind], c->argv[j].p, c->argv[j].n, count);
     }
@@ -525,6 +534,7 @@ static void unsubscribe_generic(client *c, int kind)
             memcpy(name, p->name, n);
             sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            take_async(c);
             pthread_rwlock_unlock(&reg_lock);
             reply_sub(c, unsub_names[kind], name, n, count);
             if (name != tmp) free(name);
@@ -535,6 +545,7 @@ static void unsubscribe_generic(client *c, int kind)
             int i = sub_index(ps, kind, c->argv[j]);
             if (i >= 0) sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            take_async(c);
             pthread_rwlock_unlock(&reg_lock);
             reply_sub(c, unsub_names[kind], c->argv[j].p, c->argv[j].n, count);
         }
