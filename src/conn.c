@@ -908,7 +908,17 @@ void conn_start(int fd, int kind, const char *addr, const char *laddr)
     const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE); /* CONFIG SET may change it */
     c->authenticated = pw == NULL || pw[0] == '\0';
     pthread_mutex_init(&c->lock, NULL);
-    pthread_mutex_init(&c->outlock, NULL);
+    {
+        /* held for a copy at a time by publishers on other cores: spin a
+         * little before sleeping */
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+        pthread_mutex_init(&c->outlock, &ma);
+        pthread_mutexattr_destroy(&ma);
+    }
     c->wakefd = -1;
     list_add(c);
     atomic_fetch_add(&total_conns, 1);

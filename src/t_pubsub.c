@@ -396,9 +396,27 @@ typedef struct msgcache {
 
 static int proto_slot(int proto) { return proto == PROTO_RESP3 ? 1 : proto == PROTO_TEXT ? 2 : 0; }
 
+/* Where this thread starts walking a channel's subscribers: publishers
+ * on other cores start elsewhere, so they seldom want the same
+ * subscriber's outlock at the same moment (the order among subscribers
+ * of one message does not matter: all have it before PUBLISH answers). */
+static _Thread_local uint64_t tl_rng;
+
+static int walk_start(int n)
+{
+    if (n < 4) return 0;
+    if (!tl_rng) tl_rng = (uint64_t)(uintptr_t)&tl_rng * 0x9e3779b97f4a7c15ULL | 1;
+    tl_rng ^= tl_rng << 13;
+    tl_rng ^= tl_rng >> 7;
+    tl_rng ^= tl_rng << 17;
+    return (int)(tl_rng % (uint64_t)n);
+}
+
 static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, int nparts)
 {
-    for (int i = 0; i < p->nsubs; i++) {
+    int n = p->nsubs, start = walk_start(n);
+    for (int j = 0; j < n; j++) {
+        int i = start + j < n ? start + j : start + j - n;
         client *s = p->subs[i];
         int k = proto_slot(s->proto);
         if (!mc->done[k]) {
