@@ -4,11 +4,19 @@
  * notifications.
  *
  * Delivery: the publisher's thread renders a message once per protocol and
- * appends it to each subscriber's async output with conn_push (under that
- * subscriber's outlock), which wakes the subscriber's thread; a subscribed
- * connection waits in poll() on its socket and wake fd (CLIENT_POLL). The
- * publisher never waits on a subscriber's socket; a subscriber whose
- * pending output passes client-output-buffer-limit pubsub is disconnected.
+ * appends it to each subscriber's async output (conn_push_defer, under that
+ * subscriber's outlock) while it executes PUBLISH; a subscribed connection
+ * waits in poll() on its socket and wake fd (CLIENT_POLL). At the end of
+ * the publisher's batch (the PUBLISHes of one read, pubsub_flush_wakes,
+ * before its replies go out) each subscriber it queued for is flushed
+ * once: by the last of the batches that queued for it, which writes the
+ * subscriber's socket itself with a non-blocking send while the
+ * subscriber's thread is parked, or else wakes that thread (see "Who
+ * writes a connection's socket" in conn.c). The publisher never waits on a
+ * subscriber's socket; a subscriber whose pending output passes
+ * client-output-buffer-limit pubsub is disconnected. Order: a subscriber
+ * gets what was published before its command ran before that command's
+ * reply (conn_take_async; for (un)subscribe under the registry write lock).
  *
  * Locking: one registry rwlock (publishers read, (un)subscribers write).
  * Order: shard locks -> registry -> a subscriber's outlock (keyspace events
