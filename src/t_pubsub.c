@@ -95,8 +95,8 @@ static void tl_set_put(client *c)
     tl_set[i] = (tlmark){c, tl_gen};
 }
 
-/* True the first time c is met in this batch (then it is marked). */
-static bool tl_first(client *c)
+/* True if this batch registered with c already (it is in tl_wakes). */
+static bool tl_seen(client *c)
 {
     if ((uint32_t)tl_nwakes * 2 + 2 >= tl_setcap) {
         free(tl_set);
@@ -109,9 +109,8 @@ static bool tl_first(client *c)
     }
     uint32_t mask = tl_setcap - 1;
     for (uint32_t i = ptr_slot(c, mask); tl_set[i].gen == tl_gen; i = (i + 1) & mask)
-        if (tl_set[i].c == c) return false;
-    tl_set_put(c);
-    return true;
+        if (tl_set[i].c == c) return true;
+    return false;
 }
 
 static void reg_init(void)
@@ -433,9 +432,10 @@ static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, i
         }
         long pending;
         if (tl_defer) {
-            bool reg = tl_first(s);
+            bool reg = !tl_seen(s);
             pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, reg);
-            if (reg && pending >= 0) {
+            if (reg && pending >= 0) { /* registered: c stays alive until our flush */
+                tl_set_put(s);
                 if (tl_nwakes == tl_capwakes) {
                     tl_capwakes = tl_capwakes ? tl_capwakes * 2 : 16;
                     tl_wakes = realloc(tl_wakes, sizeof(pendwake) * (size_t)tl_capwakes);
