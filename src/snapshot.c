@@ -22,6 +22,9 @@
  * heads are prefetched a pass ahead, so the cache misses overlap. When the
  * writer's hash key and shard count are ours (a reload in one process),
  * each section fills its own shard in bucket order under one lock.
+ * Sections load in parallel, one thread per CPU (up to four); errors are
+ * still reported as a front-to-back reader would meet them (see "parallel
+ * load" below).
  *
  * CHANGING ANYTHING WRITTEN HERE CHANGES THE SNAPSHOT FORMAT: bump
  * SNAP_VERSION (kvd.h) and doc/FORMAT.md. The loader refuses versions it
@@ -487,6 +490,7 @@ typedef struct sreader {
     uint64_t tombstones;
     struct pending *batch; /* [LOAD_BATCH] entries parsed, not inserted yet */
     int nbatch;
+    const char *err_at;    /* where the error in err is */
 } sreader;
 
 #define LOAD_BATCH 32
@@ -522,6 +526,7 @@ static void flush_batch(sreader *r, db *d)
 
 static int bad(sreader *r, const char *at, const char *what)
 {
+    r->err_at = at;
     snprintf(r->err, r->errlen, "snapshot '%s': %s at offset %lld", r->path, what, (long long)(at - r->base));
     return -1;
 }
@@ -675,6 +680,125 @@ static void presize(const char *p, const char *end)
     free(per_db);
 }
 
+/* ---------------------------------------------------------------- parallel load
+ *
+ * Sections are independent: each holds the keys of one writer shard of one
+ * database, and records inside a section apply in order (tombstones and
+ * repeats of sliced shards). So the main thread first walks the section
+ * headers (a hop over each payload) and checks their framing, and then
+ * LOAD_THREADS_MAX threads at most (one per CPU; the caller is one of
+ * them) take sections from a shared counter: each checks its section's
+ * CRC, parses it and inserts its keys, under the shard locks as every
+ * writer does. The file's CRC is folded from the section CRCs in file
+ * order afterwards (util_crc64_combine), so it costs no second pass.
+ *
+ * Errors stay those of a front-to-back reader: every error is tied to its
+ * offset, and the one reported is the lowest, which is the first a
+ * sequential reader would meet (a section's errors lie inside it; the
+ * header walk stops at the first bad header). Sections after a known error
+ * are skipped. --check-snapshot (SNAP_CHECK) runs the same code in one
+ * thread. */
+#define LOAD_THREADS_MAX 4
+
+typedef struct secref {
+    const char *hdr;
+    uint32_t dbid, sid;
+    uint64_t count, len, scrc, pcrc;
+} secref;
+
+typedef struct loadjob {
+    sreader proto;              /* path, base, end, same_layout */
+    secref *secs;
+    size_t nsecs;
+    int mode;
+    int64_t now;
+    _Atomic size_t next;        /* next section to take */
+    _Atomic uint64_t keys_done, bytes_done;
+    _Atomic uintptr_t fail_at;  /* lowest error offset so far (+1), 0 none */
+    pthread_mutex_t mu;         /* guards the fields below */
+    const char *err_at;
+    char err[512];
+    uint64_t keys, expired, tombstones;
+} loadjob;
+
+static void job_error(loadjob *j, const char *at, const char *msg)
+{
+    pthread_mutex_lock(&j->mu);
+    if (!j->err_at || at < j->err_at) {
+        j->err_at = at;
+        snprintf(j->err, sizeof j->err, "%s", msg);
+        atomic_store(&j->fail_at, (uintptr_t)(at - j->proto.base) + 1);
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Takes sections until none is left; logs progress when log_progress. */
+static void load_sections(loadjob *j, bool log_progress)
+{
+    pending batch[LOAD_BATCH];
+    char err[512];
+    sreader r = j->proto;
+    r.batch = batch;
+    r.nbatch = 0;
+    r.err = err;
+    r.errlen = sizeof err;
+    r.tombstones = 0;
+    snap_info si;
+    memset(&si, 0, sizeof si);
+    int64_t last_log = util_monotonic_us();
+    size_t total = (size_t)(j->proto.end - j->proto.base);
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->nsecs) break;
+        secref *sr = &j->secs[i];
+        uintptr_t fail = atomic_load(&j->fail_at);
+        if (fail && (uintptr_t)(sr->hdr - j->proto.base) + 1 > fail) continue; /* after a known error */
+        const char *payload = sr->hdr + SEC_HDR_LEN, *pend = payload + sr->len;
+        sr->pcrc = util_crc64(0, payload, sr->len);
+        if (sr->pcrc != sr->scrc) {
+            bad(&r, sr->hdr, "checksum mismatch in section");
+            job_error(j, r.err_at, err);
+            continue;
+        }
+        uint64_t before = si.keys;
+        if (read_entries(&r, payload, pend, sr->dbid, sr->sid, sr->count, j->mode, j->now, &si) != 0) {
+            for (int k = 0; k < r.nbatch; k++) /* parsed before the damaged record: never inserted */
+                if (r.batch[k].v) obj_types[r.batch[k].type]->free(r.batch[k].v);
+            r.nbatch = 0;
+            job_error(j, r.err_at, err);
+            continue;
+        }
+        atomic_fetch_add_explicit(&j->keys_done, si.keys - before, memory_order_relaxed);
+        uint64_t done = atomic_fetch_add_explicit(&j->bytes_done, sr->len + SEC_HDR_LEN, memory_order_relaxed);
+        if (log_progress && util_monotonic_us() - last_log > 1000000) {
+            last_log = util_monotonic_us();
+            log_notice("loading: %d%% (%.1fM keys)", (int)((done + sr->len) * 100 / (total ? total : 1)),
+                       (double)atomic_load_explicit(&j->keys_done, memory_order_relaxed) / 1e6);
+        }
+    }
+    pthread_mutex_lock(&j->mu);
+    j->keys += si.keys;
+    j->expired += si.expired;
+    j->tombstones += r.tombstones;
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void *load_worker(void *arg)
+{
+    load_sections(arg, false);
+    return NULL;
+}
+
+static int load_threads(int mode, size_t nsecs)
+{
+    if (mode == SNAP_CHECK || nsecs < 2) return 1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > LOAD_THREADS_MAX) n = LOAD_THREADS_MAX;
+    if ((size_t)n > nsecs) n = (long)nsecs;
+    return (int)n;
+}
+
 int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t errlen)
 {
     memset(si, 0, sizeof *si);
@@ -703,13 +827,13 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     }
     close(fd);
     if (size == 0) base = ""; /* an empty file: offsets from a real pointer, no NULL + 0 (fuzz_snapshot) */
-    pending batch[LOAD_BATCH];
-    sreader r = {path, base, base + size, err, errlen, false, 0, batch, 0};
+    sreader r = {path, base, base + size, err, errlen, false, 0, NULL, 0, NULL};
     int rc = -1;
     const char *p = base;
-    uint64_t crc = 0;
-    int64_t now = util_mstime();
-    int64_t last_log = util_monotonic_us();
+    secref *secs = NULL;
+    size_t nsecs = 0, capsecs = 0;
+    const char *end_marker = NULL;
+    loadjob *j = NULL;
 
     if (size < SNAP_HDR_LEN) {
         if (size >= 8 && memcmp(base, SNAP_MAGIC, 8) != 0) bad(&r, base, "not a kvd snapshot (bad magic)");
@@ -751,85 +875,113 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     si->marks = calloc((size_t)si->dbs * si->shards, sizeof(uint64_t));
     if (!si->marks) abort();
     if (mode != SNAP_CHECK && !r.same_layout) presize(base + SNAP_HDR_LEN, r.end);
-    crc = util_crc64(0, base, SNAP_HDR_LEN);
+
+    /* the section headers, front to back: framing only */
     p = base + SNAP_HDR_LEN;
     for (;;) {
         if (p >= r.end) {
             bad(&r, p, "file ends before the end marker (truncated)");
-            goto out;
+            break;
         }
-        const char *sec = p;
         if (*p == OP_END) {
-            if (r.end - p < 17) {
-                bad(&r, p, "file ends inside the end marker (truncated)");
-                goto out;
-            }
-            uint64_t total = dec_u64(p + 1);
-            crc = util_crc64(crc, p, 9);
-            uint64_t want = dec_u64(p + 9);
-            if (want != crc) {
-                bad(&r, p + 9, "checksum mismatch (CRC-64 of the file)");
-                goto out;
-            }
-            if (r.end - p > 17) {
-                bad(&r, p + 17, "trailing bytes after the checksum");
-                goto out;
-            }
-            if (total != si->keys + si->expired + r.tombstones) {
-                bad(&r, p + 1, "entry count in the end marker does not match");
-                goto out;
-            }
+            end_marker = p;
             break;
         }
         if (*p != OP_SECTION) {
             bad(&r, p, "unknown record type");
-            goto out;
+            break;
         }
         if (r.end - p < SEC_HDR_LEN) {
             bad(&r, p, "file ends inside a section header (truncated)");
-            goto out;
+            break;
         }
         uint32_t dbid = dec_u32(p + 1), sid = dec_u32(p + 5);
         uint64_t mark = dec_u64(p + 9), count = dec_u64(p + 17), len = dec_u64(p + 25), scrc = dec_u64(p + 33);
         if (dbid >= si->dbs || sid >= si->shards) {
             bad(&r, p, "section for a database or shard outside the header's counts");
-            goto out;
+            break;
         }
         if (len > (uint64_t)(r.end - p - SEC_HDR_LEN)) {
             bad(&r, p, "section runs past the end of the file (truncated)");
-            goto out;
+            break;
         }
         if (count > len / 4) { /* an entry takes at least 4 bytes */
             bad(&r, p + 17, "entry count does not fit the section");
-            goto out;
-        }
-        const char *payload = p + SEC_HDR_LEN, *pend = payload + len;
-        /* the payload is read once: its CRC joins the file's by combination */
-        uint64_t pcrc = util_crc64(0, payload, len);
-        crc = util_crc64(crc, p, SEC_HDR_LEN);
-        crc = util_crc64_combine(crc, pcrc, len);
-        if (pcrc != scrc) {
-            bad(&r, sec, "checksum mismatch in section");
-            goto out;
+            break;
         }
         if (count > 0 && mode != SNAP_CHECK && dbid >= (uint32_t)cfg.databases) {
-            bad(&r, sec, "keys for a database beyond 'databases' (raise it)");
-            goto out;
+            bad(&r, p, "keys for a database beyond 'databases' (raise it)");
+            break;
         }
         si->marks[(size_t)dbid * si->shards + sid] = mark;
-        if (read_entries(&r, payload, pend, dbid, sid, count, mode, now, si) != 0) goto out;
-        p = pend;
-        if (mode != SNAP_CHECK && util_monotonic_us() - last_log > 1000000) {
-            last_log = util_monotonic_us();
-            log_notice("loading: %d%% (%.1fM keys)", (int)((p - base) * 100 / (long long)size),
-                       (double)si->keys / 1e6);
+        if (nsecs == capsecs) {
+            capsecs = capsecs ? capsecs * 2 : 64;
+            secs = realloc(secs, capsecs * sizeof *secs);
+            if (!secs) abort();
         }
+        secs[nsecs++] = (secref){p, dbid, sid, count, len, scrc, 0};
+        p += SEC_HDR_LEN + len;
+    }
+
+    /* the payloads, in parallel */
+    j = calloc(1, sizeof *j);
+    if (!j) abort();
+    j->proto = r;
+    j->secs = secs;
+    j->nsecs = nsecs;
+    j->mode = mode;
+    j->now = util_mstime();
+    pthread_mutex_init(&j->mu, NULL);
+    if (r.err_at) job_error(j, r.err_at, err); /* a bad header: sections before it still load */
+    int nth = load_threads(mode, nsecs);
+    pthread_t tids[LOAD_THREADS_MAX];
+    int started = 0;
+    for (int t = 1; t < nth; t++)
+        if (pthread_create(&tids[started], NULL, load_worker, j) == 0) started++;
+    load_sections(j, mode != SNAP_CHECK);
+    for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+    si->keys = j->keys;
+    si->expired = j->expired;
+    if (j->err_at) {
+        r.err_at = j->err_at;
+        snprintf(err, errlen, "%s", j->err);
+        goto out;
+    }
+
+    /* the end marker and the file's CRC, folded from the sections' */
+    uint64_t crc = util_crc64(0, base, SNAP_HDR_LEN);
+    for (size_t i = 0; i < nsecs; i++) {
+        crc = util_crc64(crc, secs[i].hdr, SEC_HDR_LEN);
+        crc = util_crc64_combine(crc, secs[i].pcrc, secs[i].len);
+    }
+    p = end_marker;
+    if (r.end - p < 17) {
+        bad(&r, p, "file ends inside the end marker (truncated)");
+        goto out;
+    }
+    uint64_t total = dec_u64(p + 1);
+    crc = util_crc64(crc, p, 9);
+    uint64_t want = dec_u64(p + 9);
+    if (want != crc) {
+        bad(&r, p + 9, "checksum mismatch (CRC-64 of the file)");
+        goto out;
+    }
+    if (r.end - p > 17) {
+        bad(&r, p + 17, "trailing bytes after the checksum");
+        goto out;
+    }
+    if (total != si->keys + si->expired + j->tombstones) {
+        bad(&r, p + 1, "entry count in the end marker does not match");
+        goto out;
     }
     si->bytes = size;
     rc = 0;
 out:
-    for (int i = 0; i < r.nbatch; i++) /* parsed before a damaged record: never inserted */
-        if (r.batch[i].v) obj_types[r.batch[i].type]->free(r.batch[i].v);
+    if (j) {
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+    }
+    free(secs);
     if (size) munmap((void *)base, size);
     if (rc != 0) snap_info_free(si);
     return rc;

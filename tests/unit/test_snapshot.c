@@ -662,6 +662,60 @@ START_TEST(test_load_under_another_hash_key)
 }
 END_TEST
 
+/* Sections load in parallel: with damage in several sections, the error
+ * reported is still the first in the file (what a front-to-back reader
+ * meets), in load and check modes alike, and every flip is caught. */
+START_TEST(test_first_damage_reported_from_parallel_load)
+{
+    for (int i = 0; i < 20000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key:%d", i);
+        put(i % 2, S(k), S(k), -1);
+    }
+    save_ok("par.snap");
+    size_t n;
+    char *orig = slurp("par.snap", &n);
+    /* walk the section headers (doc/FORMAT.md): 'S', db, shard, mark,
+     * count, length, crc, then the payload */
+    size_t offs[512];
+    size_t nsec = 0;
+    size_t at = 72;
+    while (at < n && orig[at] == 'S' && nsec < 512) {
+        uint64_t len;
+        memcpy(&len, orig + at + 25, 8);
+        offs[nsec++] = at;
+        at += 41 + len;
+    }
+    ck_assert_uint_ge(nsec, 6);
+    const size_t pick[][2] = {{1, 5}, {5, 1}, {0, nsec - 1}};
+    for (size_t t = 0; t < sizeof pick / sizeof pick[0]; t++) {
+        char *p = malloc(n);
+        memcpy(p, orig, n);
+        p[offs[pick[t][0]] + 41 + 3] ^= 0x01; /* inside the payloads */
+        p[offs[pick[t][1]] + 41 + 3] ^= 0x01;
+        spit("par-bad.snap", p, n);
+        free(p);
+        size_t first = offs[pick[t][0]] < offs[pick[t][1]] ? offs[pick[t][0]] : offs[pick[t][1]];
+        char want[64];
+        snprintf(want, sizeof want, "at offset %zu", first);
+        for (int mode = 0; mode < 2; mode++) {
+            flush_all();
+            char err[512];
+            snap_info si;
+            int r = snapshot_read("par-bad.snap", mode ? SNAP_CHECK : SNAP_LOAD, &si, err, sizeof err);
+            ck_assert_int_eq(r, -1);
+            ck_assert_msg(strstr(err, "checksum mismatch in section") && strstr(err, want),
+                          "mode %d: want the first damaged section (%s): %s", mode, want, err);
+        }
+    }
+    free(orig);
+    flush_all();
+    char err[512];
+    ck_assert_int_eq(load("par.snap", err, sizeof err), 0);
+    ck_assert_uint_eq(count_all(), 20000);
+}
+END_TEST
+
 Suite *make_suite_snapshot(void)
 {
     Suite *s = suite_create("snapshot");
@@ -681,6 +735,7 @@ Suite *make_suite_snapshot(void)
     tcase_add_test(tc, test_many_keys_marks);
     tcase_add_test(tc, test_sliced_shards_load_as_last_slice_saw_them);
     tcase_add_test(tc, test_load_under_another_hash_key);
+    tcase_add_test(tc, test_first_damage_reported_from_parallel_load);
     suite_add_tcase(s, tc);
     return s;
 }
