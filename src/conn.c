@@ -232,7 +232,6 @@ static bool send_bounded(client *c, const char *p, size_t len)
     /* no reply before the AOF records of what it answers are written */
     cmd_stats_flush(); /* what these replies answer is counted before they go out */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
-    pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
     bool ok = true;
     int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
@@ -253,7 +252,9 @@ static bool send_bounded(client *c, const char *p, size_t len)
             ok = false;
             break;
         }
-        /* the peer is not reading */
+        /* the peer is not reading: the subscribers this batch queued
+         * messages for must not wait for it */
+        pubsub_flush_wakes();
         int64_t now = util_monotonic_us() / 1000;
         if (!progress) progress = now;
         int to = CFG(timeout);
@@ -274,6 +275,9 @@ static bool send_bounded(client *c, const char *p, size_t len)
             break;
         }
     }
+    /* after our replies: the next batch of our peer is on its way while we
+     * write to the subscribers */
+    pubsub_flush_wakes();
     if (ok && !progress) c->obuf_soft_since = 0; /* written without waiting */
     atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
     return ok;
