@@ -8,7 +8,8 @@
  * subscriber's outlock) while it executes PUBLISH; a subscribed connection
  * waits in poll() on its socket and wake fd (CLIENT_POLL). At the end of
  * the publisher's batch (the PUBLISHes of one read, pubsub_flush_wakes,
- * before its replies go out) each subscriber it queued for is flushed
+ * right after its replies went out, or before it would wait for its peer
+ * to read them) each subscriber it queued for is flushed
  * once: by the last of the batches that queued for it, which writes the
  * subscriber's socket itself with a non-blocking send while the
  * subscriber's thread is parked, or else wakes that thread (see "Who
