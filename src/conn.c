@@ -339,10 +339,14 @@ bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n)
  * pushes (PUBLISHes of one pipelined read) owes one conn_send_or_wake at
  * its end, which sends or wakes only when no other batch that pushed here
  * is still running: one system call for several publishers' batches. */
-long conn_push_defer(client *c, const void *p, size_t n, bool reg)
+long conn_push_defer(client *c, const void *p, size_t n, bool reg, bool try)
 {
     if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
-    pthread_mutex_lock(&c->outlock);
+    if (try) {
+        if (pthread_mutex_trylock(&c->outlock) != 0) return -2;
+    } else {
+        pthread_mutex_lock(&c->outlock);
+    }
     c->out_pushers += reg;
     buf_append(&c->async, p, n);
     long pending = (long)c->async.len;

@@ -760,8 +760,9 @@ long conn_push_n(client *c, const void *p, size_t n);
 /* Appends without waking. reg: the caller's batch has not queued output
  * for c yet; it then owes c one conn_send_or_wake() at the end of its
  * batch (t_pubsub.c batches them). Returns as conn_push_n (-1: nothing
- * appended and nothing owed). */
-long conn_push_defer(client *c, const void *p, size_t n, bool reg);
+ * appended and nothing owed); with try, -2 (nothing done) when c's outlock
+ * is busy. */
+long conn_push_defer(client *c, const void *p, size_t n, bool reg, bool try);
 /* The end of a batch that registered with conn_push_defer: unless other
  * batches that also queued output for c are still running (the last one
  * sends it all, unless SEND_CHUNK bytes are waiting), writes c's pending

@@ -420,11 +420,20 @@ static int walk_start(int n)
     return (int)(tl_rng % (uint64_t)n);
 }
 
+/* Subscribers whose outlock another publisher holds are skipped for a
+ * second pass (up to BUSY_MAX of them): by then it is usually free, and
+ * the order among the subscribers of one message does not matter. */
+#define BUSY_MAX 64
+
 static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, int nparts)
 {
     int n = p->nsubs, start = walk_start(n);
-    for (int j = 0; j < n; j++) {
-        int i = start + j < n ? start + j : start + j - n;
+    int busy[BUSY_MAX], nbusy = 0;
+    for (int j = 0; j < n + nbusy; j++) {
+        int i;
+        bool retry = j >= n;
+        if (retry) i = busy[j - n];
+        else i = start + j < n ? start + j : start + j - n;
         client *s = p->subs[i];
         int k = proto_slot(s->proto);
         if (!mc->done[k]) {
@@ -434,7 +443,11 @@ static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, i
         long pending;
         if (tl_defer) {
             bool reg = !tl_seen(s);
-            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, reg);
+            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, reg, !retry && nbusy < BUSY_MAX);
+            if (pending == -2) {
+                busy[nbusy++] = i;
+                continue;
+            }
             if (reg && pending >= 0) { /* registered: c stays alive until our flush */
                 tl_set_put(s);
                 if (tl_nwakes == tl_capwakes) {
