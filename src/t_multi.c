@@ -334,9 +334,14 @@ bool multi_queue_hook(client *c, command *cmd)
         ms->errored = true;
         return true;
     }
-    if (is_cmd(cmd, "exec") || is_cmd(cmd, "discard") || is_cmd(cmd, "multi") || is_cmd(cmd, "watch") ||
-        is_cmd(cmd, "quit") || is_cmd(cmd, "reset"))
-        return false;
+    switch (cmd->name[0]) { /* most queued commands compare no name */
+    case 'e': case 'd': case 'm': case 'w': case 'q': case 'r':
+        if (is_cmd(cmd, "exec") || is_cmd(cmd, "discard") || is_cmd(cmd, "multi") || is_cmd(cmd, "watch") ||
+            is_cmd(cmd, "quit") || is_cmd(cmd, "reset"))
+            return false;
+        break;
+    default: break;
+    }
     if (cmd->flags & CMD_NOMULTI) {
         ms->errored = true;
         c->cmd = cmd;
