@@ -672,6 +672,7 @@ bool scan_opts(struct client *c, int start, sv *pat, bool *use_pat, long long *c
 #define CLIENT_UNIX (1 << 4)
 #define CLIENT_POLL (1 << 5)       /* wait in poll() on socket + wake fd (subscribers) */
 #define CLIENT_BLOCKED (1 << 6)    /* a blocking command is waiting (block.c) */
+#define CLIENT_NO_EVICT (1 << 7)   /* CLIENT NO-EVICT on: flag 'e' (for maxmemory-clients) */
 
 typedef struct client {
     uint64_t id;

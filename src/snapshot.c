@@ -491,6 +491,8 @@ typedef struct sreader {
     struct pending *batch; /* [LOAD_BATCH] entries parsed, not inserted yet */
     int nbatch;
     const char *err_at;    /* where the error in err is */
+    int w, nth;            /* this loader is number w of nth: it inserts only
+                              the keys of the shards whose index % nth == w */
 } sreader;
 
 #define LOAD_BATCH 32
@@ -505,8 +507,8 @@ typedef struct pending {
 
 /* Inserts the batched entries. Their buckets were prefetched when they were
  * parsed; the head entries are prefetched here a pass ahead. The tables are
- * read without their locks only here, in the one thread that writes them
- * during the load. */
+ * read without their locks only here, by the one loading thread that owns
+ * (writes) them during the load. */
 static void flush_batch(sreader *r, db *d)
 {
     for (int i = 0; i < r->nbatch; i++) {
@@ -571,11 +573,15 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             sv key = {p, (size_t)klen};
             p += klen;
             if (!dec_varint(&p, end, &vlen) || vlen != 0) return bad(r, start, "bad value length");
-            r->tombstones++;
-            if (mode == SNAP_CHECK) continue;
-            flush_batch(r, d); /* records apply in order */
+            if (mode == SNAP_CHECK) {
+                r->tombstones++;
+                continue;
+            }
             shard *s = store_shard_of(d, key);
             if (own && s != own) return bad(r, start, "key in another shard's section");
+            if (s->id % (uint32_t)r->nth != (uint32_t)r->w) continue; /* another loader's */
+            r->tombstones++;
+            flush_batch(r, d); /* records apply in order */
             if (!own) shard_wrlock(s);
             entry *e = store_find(s, key, store_hash(key));
             if (e) store_delete_entry(s, e);
@@ -607,10 +613,10 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             return bad(r, start, why);
         }
         bool dead = exp >= 0 && exp <= now;
-        if (dead) si->expired++;
-        else si->keys++;
-        if (mode == SNAP_CHECK || (dead && mode == SNAP_LOAD)) {
-            if (t && mode == SNAP_CHECK) {
+        if (mode == SNAP_CHECK) {
+            if (dead) si->expired++;
+            else si->keys++;
+            if (t) {
                 const char *why = NULL;
                 void *v = t->load(val, vlen, &why);
                 if (!v) return bad(r, start, why ? why : "malformed value");
@@ -618,9 +624,16 @@ static int read_entries_locked(sreader *r, const char *p, const char *end, db *d
             }
             continue;
         }
+        if (dead && mode == SNAP_LOAD) {
+            if (r->w == 0) si->expired++; /* counted once */
+            continue;
+        }
         uint64_t h = store_hash(key);
         shard *s = &d->shards[store_shard_index(h)];
         if (own && s != own) return bad(r, start, "key in another shard's section");
+        if (s->id % (uint32_t)r->nth != (uint32_t)r->w) continue; /* another loader's */
+        if (dead) si->expired++;
+        else si->keys++;
         void *v = NULL;
         if (type != OBJ_STRING) {
             const char *why = NULL;
@@ -682,22 +695,27 @@ static void presize(const char *p, const char *end)
 
 /* ---------------------------------------------------------------- parallel load
  *
- * Sections are independent: each holds the keys of one writer shard of one
- * database, and records inside a section apply in order (tombstones and
- * repeats of sliced shards). So the main thread first walks the section
- * headers (a hop over each payload) and checks their framing, and then
- * LOAD_THREADS_MAX threads at most (one per CPU; the caller is one of
- * them) take sections from a shared counter: each checks its section's
- * CRC, parses it and inserts its keys, under the shard locks as every
- * writer does. The file's CRC is folded from the section CRCs in file
- * order afterwards (util_crc64_combine), so it costs no second pass.
+ * Up to LOAD_THREADS_MAX threads load (one per CPU; the caller is one of
+ * them), in two passes after the main thread has walked the section
+ * headers (a hop over each payload) and checked their framing:
+ *   1. CRCs: the threads take sections from a shared counter and check each
+ *      payload's CRC, so nothing is parsed from a damaged section;
+ *   2. keys: every thread parses every section but inserts only the keys
+ *      that hash to the shards it owns (index % threads). A shard is
+ *      written by one thread only, so records for one key still apply in
+ *      file order (tombstones and repeats of sliced shards), and that
+ *      thread may prefetch its tables' buckets without their locks; it
+ *      still takes each shard's lock to insert, for the readers (INFO).
+ *      Parsing and hashing are repeated per thread; the inserts, where the
+ *      time goes (allocation and cache misses), are split.
+ * The file's CRC is folded from the section CRCs in file order afterwards
+ * (util_crc64_combine), so the file is checksummed once.
  *
  * Errors stay those of a front-to-back reader: every error is tied to its
- * offset, and the one reported is the lowest, which is the first a
- * sequential reader would meet (a section's errors lie inside it; the
- * header walk stops at the first bad header). Sections after a known error
- * are skipped. --check-snapshot (SNAP_CHECK) runs the same code in one
- * thread. */
+ * offset and the one reported is the lowest, which is the first a
+ * sequential reader meets (a section's errors lie inside it; the header
+ * walk stops at the first bad header). Sections after a known error are
+ * skipped. --check-snapshot (SNAP_CHECK) runs the same code in one thread. */
 #define LOAD_THREADS_MAX 4
 
 typedef struct secref {
@@ -710,16 +728,22 @@ typedef struct loadjob {
     sreader proto;              /* path, base, end, same_layout */
     secref *secs;
     size_t nsecs;
-    int mode;
+    int mode, nth;
     int64_t now;
-    _Atomic size_t next;        /* next section to take */
-    _Atomic uint64_t keys_done, bytes_done;
+    _Atomic size_t next;        /* pass 1: next section to check */
+    _Atomic uint64_t keys_done;
     _Atomic uintptr_t fail_at;  /* lowest error offset so far (+1), 0 none */
     pthread_mutex_t mu;         /* guards the fields below */
     const char *err_at;
     char err[512];
     uint64_t keys, expired, tombstones;
 } loadjob;
+
+typedef struct loadarg {
+    loadjob *j;
+    int w;
+    bool pass2;
+} loadarg;
 
 static void job_error(loadjob *j, const char *at, const char *msg)
 {
@@ -732,8 +756,35 @@ static void job_error(loadjob *j, const char *at, const char *msg)
     pthread_mutex_unlock(&j->mu);
 }
 
-/* Takes sections until none is left; logs progress when log_progress. */
-static void load_sections(loadjob *j, bool log_progress)
+static bool after_error(loadjob *j, const secref *sr)
+{
+    uintptr_t fail = atomic_load(&j->fail_at);
+    return fail && (uintptr_t)(sr->hdr - j->proto.base) + 1 > fail;
+}
+
+/* Pass 1: checks section CRCs until none is left. */
+static void check_sections(loadjob *j)
+{
+    char err[512];
+    sreader r = j->proto;
+    r.err = err;
+    r.errlen = sizeof err;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->nsecs) break;
+        secref *sr = &j->secs[i];
+        if (after_error(j, sr)) continue;
+        sr->pcrc = util_crc64(0, sr->hdr + SEC_HDR_LEN, sr->len);
+        if (sr->pcrc != sr->scrc) {
+            bad(&r, sr->hdr, "checksum mismatch in section");
+            job_error(j, r.err_at, err);
+        }
+    }
+}
+
+/* Pass 2: loader w of nth parses every section, inserting its shards'
+ * keys; loader 0 logs the progress. */
+static void load_sections(loadjob *j, int w)
 {
     pending batch[LOAD_BATCH];
     char err[512];
@@ -743,36 +794,30 @@ static void load_sections(loadjob *j, bool log_progress)
     r.err = err;
     r.errlen = sizeof err;
     r.tombstones = 0;
+    r.w = w;
+    r.nth = j->nth;
     snap_info si;
     memset(&si, 0, sizeof si);
     int64_t last_log = util_monotonic_us();
     size_t total = (size_t)(j->proto.end - j->proto.base);
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->nsecs) break;
+    for (size_t i = 0; i < j->nsecs; i++) {
         secref *sr = &j->secs[i];
-        uintptr_t fail = atomic_load(&j->fail_at);
-        if (fail && (uintptr_t)(sr->hdr - j->proto.base) + 1 > fail) continue; /* after a known error */
+        if (after_error(j, sr)) break;
+        /* same layout: a section is its own shard's, whole */
+        if (r.same_layout && sr->sid % (uint32_t)j->nth != (uint32_t)w) continue;
         const char *payload = sr->hdr + SEC_HDR_LEN, *pend = payload + sr->len;
-        sr->pcrc = util_crc64(0, payload, sr->len);
-        if (sr->pcrc != sr->scrc) {
-            bad(&r, sr->hdr, "checksum mismatch in section");
-            job_error(j, r.err_at, err);
-            continue;
-        }
         uint64_t before = si.keys;
         if (read_entries(&r, payload, pend, sr->dbid, sr->sid, sr->count, j->mode, j->now, &si) != 0) {
             for (int k = 0; k < r.nbatch; k++) /* parsed before the damaged record: never inserted */
                 if (r.batch[k].v) obj_types[r.batch[k].type]->free(r.batch[k].v);
             r.nbatch = 0;
             job_error(j, r.err_at, err);
-            continue;
+            break;
         }
         atomic_fetch_add_explicit(&j->keys_done, si.keys - before, memory_order_relaxed);
-        uint64_t done = atomic_fetch_add_explicit(&j->bytes_done, sr->len + SEC_HDR_LEN, memory_order_relaxed);
-        if (log_progress && util_monotonic_us() - last_log > 1000000) {
+        if (w == 0 && j->mode != SNAP_CHECK && util_monotonic_us() - last_log > 1000000) {
             last_log = util_monotonic_us();
-            log_notice("loading: %d%% (%.1fM keys)", (int)((done + sr->len) * 100 / (total ? total : 1)),
+            log_notice("loading: %d%% (%.1fM keys)", (int)((pend - j->proto.base) * 100 / (long long)total),
                        (double)atomic_load_explicit(&j->keys_done, memory_order_relaxed) / 1e6);
         }
     }
@@ -785,8 +830,31 @@ static void load_sections(loadjob *j, bool log_progress)
 
 static void *load_worker(void *arg)
 {
-    load_sections(arg, false);
+    loadarg *a = arg;
+    if (a->pass2) load_sections(a->j, a->w);
+    else check_sections(a->j);
     return NULL;
+}
+
+/* Runs one pass in j->nth threads, the caller being number 0. */
+static void run_pass(loadjob *j, bool pass2)
+{
+    pthread_t tids[LOAD_THREADS_MAX];
+    loadarg args[LOAD_THREADS_MAX];
+    int started = 0, w;
+    for (w = 1; w < j->nth; w++) {
+        args[w] = (loadarg){j, w, pass2};
+        if (pthread_create(&tids[w], NULL, load_worker, &args[w]) != 0) break;
+        started++;
+    }
+    if (started + 1 < j->nth) {
+        /* could not start them all: the missing loaders' shards are done
+         * here, in turn (pass 1 shares its work by itself) */
+        for (w = started + 1; pass2 && w < j->nth; w++) load_sections(j, w);
+    }
+    args[0] = (loadarg){j, 0, pass2};
+    load_worker(&args[0]);
+    for (w = 1; w <= started; w++) pthread_join(tids[w], NULL);
 }
 
 static int load_threads(int mode, size_t nsecs)
@@ -795,7 +863,6 @@ static int load_threads(int mode, size_t nsecs)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     if (n > LOAD_THREADS_MAX) n = LOAD_THREADS_MAX;
-    if ((size_t)n > nsecs) n = (long)nsecs;
     return (int)n;
 }
 
@@ -827,7 +894,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     }
     close(fd);
     if (size == 0) base = ""; /* an empty file: offsets from a real pointer, no NULL + 0 (fuzz_snapshot) */
-    sreader r = {path, base, base + size, err, errlen, false, 0, NULL, 0, NULL};
+    sreader r = {path, base, base + size, err, errlen, false, 0, NULL, 0, NULL, 0, 1};
     int rc = -1;
     const char *p = base;
     secref *secs = NULL;
@@ -933,13 +1000,9 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
     j->now = util_mstime();
     pthread_mutex_init(&j->mu, NULL);
     if (r.err_at) job_error(j, r.err_at, err); /* a bad header: sections before it still load */
-    int nth = load_threads(mode, nsecs);
-    pthread_t tids[LOAD_THREADS_MAX];
-    int started = 0;
-    for (int t = 1; t < nth; t++)
-        if (pthread_create(&tids[started], NULL, load_worker, j) == 0) started++;
-    load_sections(j, mode != SNAP_CHECK);
-    for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+    j->nth = load_threads(mode, nsecs);
+    run_pass(j, false);
+    run_pass(j, true);
     si->keys = j->keys;
     si->expired = j->expired;
     if (j->err_at) {

@@ -238,6 +238,7 @@ static void client_info_line(buf *b, client *x, client *me)
     if (fl & CLIENT_CLOSE_AFTER_REPLY) *f++ = 'c';
     if (fl & CLIENT_CLOSE_ASAP) *f++ = 'A';
     if (fl & CLIENT_UNIX) *f++ = 'U';
+    if (fl & CLIENT_NO_EVICT) *f++ = 'e';
     if (f == flags) *f++ = 'N';
     *f = '\0';
     char cmdname[96];
@@ -563,7 +564,15 @@ static void client_command(client *c)
             return;
         }
         reply_int(c, id > 0 ? block_unblock((uint64_t)id, error) : 0);
-    } else if (sv_eqci(sub, "no-evict") || sv_eqci(sub, "no-touch")) {
+    } else if (sv_eqci(sub, "no-evict")) {
+        if (sv_eqci(c->argv[2], "on")) atomic_fetch_or(&c->flags, CLIENT_NO_EVICT);
+        else if (sv_eqci(c->argv[2], "off")) atomic_fetch_and(&c->flags, ~CLIENT_NO_EVICT);
+        else {
+            reply_err_syntax(c);
+            return;
+        }
+        reply_ok(c);
+    } else if (sv_eqci(sub, "no-touch")) { /* 7.2's; accepted, no LRU/LFU to spare yet */
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);
     }
@@ -583,6 +592,21 @@ static const char *acl_group(const char *group)
     return NULL;
 }
 
+/* Redis 7.0's @dangerous commands (top level; in containers such as CLIENT
+ * and CONFIG the category belongs to subcommands), plus kvd's own admin
+ * commands. */
+static bool is_dangerous(const command *cmd)
+{
+    static const char *const names[] = {
+        "bgrewriteaof", "bgsave", "debug", "failover", "flushall", "flushdb", "info", "keys", "lastsave",
+        "migrate", "monitor", "pfdebug", "pfselftest", "psync", "replconf", "replicaof", "restore",
+        "restore-asking", "role", "save", "shutdown", "slaveof", "sort", "sort_ro", "swapdb", "sync", NULL,
+    };
+    for (int i = 0; names[i]; i++)
+        if (strcmp(cmd->name, names[i]) == 0) return true;
+    return (cmd->flags & CMD_ADMIN) && !cmd->subs;
+}
+
 static void command_info(client *c, command *cmd)
 {
     reply_array(c, 10);
@@ -590,18 +614,21 @@ static void command_info(client *c, command *cmd)
     reply_int(c, cmd->arity);
     int nf;
     const char **fl = cmd_flag_names(cmd->flags, &nf);
-    reply_set(c, nf);
+    bool movable = cmd->getkeys != NULL; /* keys found by parsing (COMMAND GETKEYS) */
+    reply_set(c, nf + movable);
     for (int i = 0; i < nf; i++) reply_status(c, fl[i]);
+    if (movable) reply_status(c, "movablekeys");
     reply_int(c, cmd->firstkey);
     reply_int(c, cmd->firstkey ? cmd->lastkey : 0);
     reply_int(c, cmd->firstkey ? cmd->step : 0);
-    const char *cats[4];
+    const char *cats[5];
     int nc = 0;
     cats[nc++] = (cmd->flags & CMD_WRITE) ? "@write" : "@read";
     const char *g = acl_group(cmd->group ? cmd->group : "");
     if (g) cats[nc++] = g;
     cats[nc++] = (cmd->flags & CMD_FAST) ? "@fast" : "@slow";
-    if (cmd->flags & CMD_ADMIN) cats[nc++] = "@dangerous";
+    if (cmd->flags & CMD_BLOCKING) cats[nc++] = "@blocking";
+    if (is_dangerous(cmd)) cats[nc++] = "@dangerous";
     reply_set(c, nc);
     for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
     reply_set(c, 0); /* tips */
@@ -611,7 +638,7 @@ static void command_info(client *c, command *cmd)
         reply_bulk_cstr(c, "flags");
         reply_set(c, 2);
         reply_status(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-        reply_status(c, "ACCESS");
+        reply_status(c, "access"); /* Redis spells the access kinds in lower case */
         reply_bulk_cstr(c, "begin_search");
         reply_map(c, 2);
         reply_bulk_cstr(c, "type");
@@ -670,6 +697,8 @@ static void walk_cb(command *cmd, void *ctx)
                        (strcasecmp(w->cat, "write") == 0 && (cmd->flags & CMD_WRITE)) ||
                        (strcasecmp(w->cat, "read") == 0 && !(cmd->flags & CMD_WRITE)) ||
                        (strcasecmp(w->cat, "fast") == 0 && (cmd->flags & CMD_FAST)) ||
+                       (strcasecmp(w->cat, "blocking") == 0 && (cmd->flags & CMD_BLOCKING)) ||
+                       (strcasecmp(w->cat, "dangerous") == 0 && is_dangerous(cmd)) ||
                        (strcasecmp(w->cat, "slow") == 0 && !(cmd->flags & CMD_FAST));
             if (!hit) return;
         }

@@ -286,6 +286,10 @@ def test_client_kill_filters(srv):
     assert c.cmd("PING") == Status(b"PONG")
     assert c.cmd("CLIENT", "NO-EVICT", "on") == OK
     assert c.cmd("CLIENT", "NO-EVICT", "maybe") == Err(b"ERR syntax error")
+    # the flag shows in CLIENT INFO as 'e' (Redis 7.0) and goes away with off
+    assert b" flags=e " in c.cmd("CLIENT", "INFO")
+    assert c.cmd("CLIENT", "NO-EVICT", "OFF") == OK
+    assert b" flags=N " in c.cmd("CLIENT", "INFO")
 
 
 def test_latency_doctor(srv):

@@ -354,6 +354,28 @@ def test_command_info(srv):
     assert raw.startswith(b"*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n")
 
 
+def test_command_info_flags_categories_keyspecs(srv):
+    """What cluster clients and proxies read: movablekeys on commands whose
+    keys need COMMAND GETKEYS, the @blocking and @dangerous categories, and
+    key-spec flags spelled as Redis spells them."""
+    c = srv.conn()
+    blpop, zus, get, flushall = c.cmd("COMMAND", "INFO", "blpop", "zunionstore", "get", "flushall")
+    assert Status(b"blocking") in blpop[2]
+    assert Status(b"@blocking") in blpop[6] and Status(b"@list") in blpop[6]
+    assert Status(b"@blocking") not in get[6]
+    assert Status(b"movablekeys") in zus[2]
+    assert Status(b"movablekeys") not in get[2]
+    assert Status(b"@dangerous") in flushall[6]
+    spec = get[8][0]
+    flags = spec[spec.index(b"flags") + 1]
+    assert Status(b"RO") in flags and Status(b"access") in flags
+    blocking = c.cmd("COMMAND", "LIST", "FILTERBY", "ACLCAT", "blocking")
+    for name in [b"blpop", b"brpop", b"blmove", b"bzpopmin", b"bzmpop"]:
+        assert name in blocking, name
+    assert b"get" not in blocking and b"lpush" not in blocking
+    assert b"flushall" in c.cmd("COMMAND", "LIST", "FILTERBY", "ACLCAT", "dangerous")
+
+
 def test_command_docs_getkeys(srv):
     c = srv.conn()
     docs = c.cmd("COMMAND", "DOCS", "get")
