@@ -232,7 +232,6 @@ static bool send_bounded(client *c, const char *p, size_t len)
     /* no reply before the AOF records of what it answers are written */
     cmd_stats_flush(); /* what these replies answer is counted before they go out */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
-    pubsub_flush_wakes(); /* subscribers woken before we may block on our peer */
     size_t off = 0;
     bool ok = true;
     int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
@@ -253,7 +252,9 @@ static bool send_bounded(client *c, const char *p, size_t len)
             ok = false;
             break;
         }
-        /* the peer is not reading */
+        /* the peer is not reading: the subscribers this batch queued
+         * messages for must not wait for it */
+        pubsub_flush_wakes();
         int64_t now = util_monotonic_us() / 1000;
         if (!progress) progress = now;
         int to = CFG(timeout);
@@ -274,6 +275,9 @@ static bool send_bounded(client *c, const char *p, size_t len)
             break;
         }
     }
+    /* after our replies: the next batch of our peer is on its way while we
+     * write to the subscribers */
+    pubsub_flush_wakes();
     if (ok && !progress) c->obuf_soft_since = 0; /* written without waiting */
     atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
     return ok;
@@ -293,6 +297,12 @@ bool conn_reply_too_big(client *c)
 
 static bool write_all(client *c)
 {
+    if (c->obuf_foreign) {
+        /* as conn_flush_async: output of other threads waits for
+         * everything logged so far */
+        c->obuf_foreign = false;
+        if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
+    }
     bool ok = send_bounded(c, c->obuf.p, c->obuf.len);
     c->obuf.len = 0;
     cmd_clock_reset();
@@ -325,14 +335,19 @@ void conn_wake(client *c)
 
 bool conn_push(client *c, const void *p, size_t n) { return conn_push_n(c, p, n) >= 0; }
 
-/* The owner checks c->async under outlock before it waits, so only the
- * push that makes the buffer non-empty needs to write the eventfd: later
- * ones are drained with it (one wake-up per batch, not per message). */
-long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake)
+/* The owner checks c->async under outlock before it waits; a batch of
+ * pushes (PUBLISHes of one pipelined read) owes one conn_send_or_wake at
+ * its end, which sends or wakes only when no other batch that pushed here
+ * is still running: one system call for several publishers' batches. */
+long conn_push_defer(client *c, const void *p, size_t n, bool reg, bool try)
 {
     if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) return -1;
-    pthread_mutex_lock(&c->outlock);
-    *need_wake = c->async.len == 0;
+    if (try) {
+        if (pthread_mutex_trylock(&c->outlock) != 0) return -2;
+    } else {
+        pthread_mutex_lock(&c->outlock);
+    }
+    c->out_pushers += reg;
     buf_append(&c->async, p, n);
     long pending = (long)c->async.len;
     pthread_mutex_unlock(&c->outlock);
@@ -355,22 +370,127 @@ long conn_push_n(client *c, const void *p, size_t n)
     return pending;
 }
 
+/* Who writes a connection's socket, and when.
+ *
+ * The owning thread writes its replies (c->obuf, send_bounded) and drains
+ * c->async (conn_flush_async) whenever it is running. Another thread may
+ * write the socket only while the owner is *parked* and only as *the
+ * sender*; both are flags under outlock:
+ *  - c->out_parked is set by the owner in conn_wait(), in the critical
+ *    section in which it found c->async empty, right before it sleeps in
+ *    poll(); its own replies were all written before (serve and block_wait
+ *    write obuf first). When poll() returns, before it reads, runs a
+ *    command or writes anything, the owner clears it and waits until no
+ *    sender is left (a sender is in one non-blocking send at most).
+ *  - c->out_sending is held by at most one other thread (conn_send_or_wake,
+ *    at the end of a publisher's batch): while parked and no one else
+ *    sends, it takes the front of c->async (up to SEND_CHUNK bytes, copied
+ *    out under outlock), sends it with MSG_DONTWAIT without the lock (so
+ *    publishers appending to c->async are not held up by the system
+ *    call), and retakes the lock. What the kernel did not take goes back
+ *    to the front of c->async and the owner is woken to finish it under its
+ *    output limits (send_bounded), as it would have without the shortcut;
+ *    a send error does the same (the owner then meets the error itself).
+ *    Otherwise the sender goes on while bytes are queued (a publisher that
+ *    found another sender at work leaves its bytes to it), a few rounds at
+ *    most, then wakes the owner for the rest.
+ * So writes never overlap, and order is kept: c->async is FIFO and always
+ * written from its front, and what the owner wrote before parking precedes
+ * it. A message queued while the owner is not parked waits in c->async,
+ * which the owner checks under outlock before it parks again. The owner
+ * still watches its socket in poll(), so a closed peer is noticed. */
+#define SEND_CHUNK 16384
+#define SEND_ROUNDS 4
+
+static void wake_locked(client *c)
+{
+    if (c->async.len && c->wakefd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(c->wakefd, &one, sizeof one);
+        UNUSED(w);
+    }
+}
+
+void conn_send_or_wake(client *c)
+{
+    char chunk[SEND_CHUNK];
+    bool aof = atomic_load_explicit(&aof_on, memory_order_relaxed);
+    pthread_mutex_lock(&c->outlock);
+    c->out_pushers--;
+    if (c->out_pushers > 0 && c->async.len < SEND_CHUNK) {
+        /* a batch still running also queued here: its end sends it all */
+        pthread_mutex_unlock(&c->outlock);
+        return;
+    }
+    if (c->out_sending) { /* it looks at c->async again before it stops */
+        pthread_mutex_unlock(&c->outlock);
+        return;
+    }
+    if (!c->out_parked || aof || (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP)) {
+        wake_locked(c);
+        pthread_mutex_unlock(&c->outlock);
+        return;
+    }
+    c->out_sending = true;
+    for (int round = 0; c->async.len; round++) {
+        if (!c->out_parked || round == SEND_ROUNDS) {
+            wake_locked(c);
+            break;
+        }
+        size_t len = c->async.len < SEND_CHUNK ? c->async.len : SEND_CHUNK;
+        memcpy(chunk, c->async.p, len);
+        buf_consume(&c->async, len);
+        pthread_mutex_unlock(&c->outlock);
+        ssize_t n = send(c->fd, chunk, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        size_t sent = n > 0 ? (size_t)n : 0;
+        if (sent) atomic_fetch_add_explicit(&server.stat_net_out, sent, memory_order_relaxed);
+        pthread_mutex_lock(&c->outlock);
+        if (sent < len) {
+            size_t rem = len - sent;
+            buf_reserve(&c->async, rem);
+            memmove(c->async.p + rem, c->async.p, c->async.len);
+            memcpy(c->async.p, chunk + sent, rem);
+            c->async.len += rem;
+            wake_locked(c);
+            break;
+        }
+    }
+    c->out_sending = false;
+    /* keep a small buffer for the next batch, not a burst's */
+    if (c->async.len == 0 && c->async.cap > 64 * 1024) buf_free(&c->async);
+    pthread_mutex_unlock(&c->outlock);
+}
+
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
 {
     if (conn_wake_init(c) != 0) return CONN_CLOSED;
     for (;;) {
-        pthread_mutex_lock(&c->outlock);
-        bool pending = c->async.len > 0;
-        pthread_mutex_unlock(&c->outlock);
-        if (pending) return CONN_WOKEN;
-        struct pollfd pf[2] = {{c->wakefd, POLLIN, 0}, {c->fd, POLLIN, 0}};
         int timeout = -1;
+        pthread_mutex_lock(&c->outlock);
+        if (c->async.len > 0) {
+            pthread_mutex_unlock(&c->outlock);
+            return CONN_WOKEN;
+        }
         if (deadline_ms >= 0) {
             int64_t left = deadline_ms - util_mstime();
-            if (left <= 0) return CONN_TIMEOUT;
+            if (left <= 0) {
+                pthread_mutex_unlock(&c->outlock);
+                return CONN_TIMEOUT;
+            }
             timeout = left > 1000 ? 1000 : (int)left; /* re-check: the clock may be moved in tests */
         }
+        c->out_parked = true;
+        pthread_mutex_unlock(&c->outlock);
+        struct pollfd pf[2] = {{c->wakefd, POLLIN, 0}, {c->fd, POLLIN, 0}};
         int r = poll(pf, watch_socket ? 2 : 1, timeout);
+        pthread_mutex_lock(&c->outlock);
+        c->out_parked = false;
+        while (c->out_sending) { /* one non-blocking send */
+            pthread_mutex_unlock(&c->outlock);
+            sched_yield();
+            pthread_mutex_lock(&c->outlock);
+        }
+        pthread_mutex_unlock(&c->outlock);
         if (r < 0 && errno != EINTR) return CONN_CLOSED;
         if (r <= 0) continue;
         if (pf[0].revents) {
@@ -387,6 +507,18 @@ int conn_wait(client *c, int64_t deadline_ms, bool watch_socket)
             return CONN_READABLE;
         }
     }
+}
+
+void conn_take_async(client *c)
+{
+    if (c->wakefd < 0 || c->troot) return; /* nobody ever queued; inside a text reply */
+    pthread_mutex_lock(&c->outlock);
+    if (c->async.len) {
+        buf_append(&c->obuf, c->async.p, c->async.len);
+        c->async.len = 0;
+        c->obuf_foreign = true;
+    }
+    pthread_mutex_unlock(&c->outlock);
 }
 
 bool conn_flush_async(client *c)
@@ -543,6 +675,9 @@ static void serve(client *c)
                 continue;
             }
             if (c->argc == 0) continue;
+            /* a subscriber (or monitor): what was published before this
+             * command precedes its reply */
+            if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) conn_take_async(c);
             cmd_dispatch(c);
             c->commands++;
             int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
@@ -781,7 +916,17 @@ void conn_start(int fd, int kind, const char *addr, const char *laddr)
     const char *pw = __atomic_load_n(&cfg.requirepass, __ATOMIC_ACQUIRE); /* CONFIG SET may change it */
     c->authenticated = pw == NULL || pw[0] == '\0';
     pthread_mutex_init(&c->lock, NULL);
-    pthread_mutex_init(&c->outlock, NULL);
+    {
+        /* held for a copy at a time by publishers on other cores: spin a
+         * little before sleeping */
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+        pthread_mutex_init(&c->outlock, &ma);
+        pthread_mutexattr_destroy(&ma);
+    }
     c->wakefd = -1;
     list_add(c);
     atomic_fetch_add(&total_conns, 1);

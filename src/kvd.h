@@ -731,6 +731,13 @@ typedef struct client {
     int wakefd;
     pthread_mutex_t outlock;
     buf async;
+    /* under outlock: the owning thread waits in conn_wait() with nothing of
+     * its own to write, so another thread holding outlock may write
+     * c->async to the socket itself (conn_send_or_wake, conn.c) */
+    bool out_parked;
+    bool out_sending;       /* under outlock: another thread is writing c->async to the socket */
+    int out_pushers;        /* under outlock: publishers whose batch queued output here, not yet flushed */
+    bool obuf_foreign;      /* owner only: obuf holds output of other threads (conn_take_async) */
     /* AOF: what the current command logs (see cmd_propagate) */
     buf prop;
     int prop_count;
@@ -769,14 +776,28 @@ bool conn_push(client *c, const void *p, size_t n);
 /* Same; returns the bytes now pending in c's async output, or -1 if c is
  * closing (nothing appended). */
 long conn_push_n(client *c, const void *p, size_t n);
-/* Appends without waking; *need_wake tells whether the buffer was empty, in
- * which case the caller must conn_wake(c) later (t_pubsub.c batches them). */
-long conn_push_defer(client *c, const void *p, size_t n, bool *need_wake);
+/* Appends without waking. reg: the caller's batch has not queued output
+ * for c yet; it then owes c one conn_send_or_wake() at the end of its
+ * batch (t_pubsub.c batches them). Returns as conn_push_n (-1: nothing
+ * appended and nothing owed); with try, -2 (nothing done) when c's outlock
+ * is busy. */
+long conn_push_defer(client *c, const void *p, size_t n, bool reg, bool try);
+/* The end of a batch that registered with conn_push_defer: unless other
+ * batches that also queued output for c are still running (the last one
+ * sends it all, unless SEND_CHUNK bytes are waiting), writes c's pending
+ * async output to its socket from the calling thread when c's thread is
+ * parked (what does not fit is left for it), else wakes c's thread. The
+ * caller must keep c alive (t_pubsub.c: wake_refs). */
+void conn_send_or_wake(client *c);
 /* Owning thread: waits until woken, the socket is readable (or closed), or
  * the absolute deadline (ms, -1 none) passes. watch_socket=false ignores
  * the socket (a blocked client whose peer sent more requests). */
 int conn_wait(client *c, int64_t deadline_ms, bool watch_socket);
 bool conn_flush_async(client *c);         /* owning thread: write c->async */
+/* Owning thread: moves what other threads queued in c->async to the end of
+ * c->obuf, so that it goes out before the replies that follow (messages
+ * published before a command ran precede its reply, as in Redis). */
+void conn_take_async(client *c);
 /* Per-feature client cleanup (weak hooks, called on disconnect and RESET). */
 void multi_reset_client(client *c);
 void pubsub_reset_client(client *c);

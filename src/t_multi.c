@@ -45,11 +45,18 @@ typedef struct wref {      /* one WATCHed key of a client */
     watcher *w;
 } wref;
 
-typedef struct mcmd {      /* one queued command; argv owns its bytes */
+typedef struct mcmd {      /* one queued command */
     command *cmd;
     int argc;
-    sv *argv;
+    sv *argv;              /* into ms->args, set by queue_resolve */
+    size_t first;          /* its first argument's index in ms->args / ms->aoff */
 } mcmd;
+
+/* The queue keeps its memory from one transaction to the next (up to
+ * QUEUE_KEEP bytes of arguments): the arguments' bytes go to one arena,
+ * their offsets to aoff; at EXEC (nothing is queued any more) args gets
+ * the pointers. */
+#define QUEUE_KEEP (64 * 1024)
 
 struct mstate {
     bool in_multi;
@@ -58,6 +65,10 @@ struct mstate {
     _Atomic bool dirty;    /* a watched key changed */
     mcmd *q;
     int nq, qcap;
+    buf arena;             /* the queued arguments' bytes */
+    sv *args;              /* every queued argument */
+    size_t *aoff;          /* its offset in arena */
+    size_t nargs, argscap;
     wref *w;
     int nw, wcap;
 };
@@ -242,12 +253,34 @@ void watch_key_written(client *c, db *d, sv key)
 
 /* ---------------------------------------------------------------- queue */
 
-static void queue_free(mstate *ms)
+/* Empties the queue; its memory is kept for the next transaction unless
+ * it grew large (or all is set: the client goes away). */
+static void queue_clear(mstate *ms, bool all)
 {
-    for (int i = 0; i < ms->nq; i++) free(ms->q[i].argv);
-    free(ms->q);
-    ms->q = NULL;
-    ms->nq = ms->qcap = 0;
+    ms->nq = 0;
+    ms->nargs = 0;
+    ms->arena.len = 0;
+    if (all || ms->arena.cap > QUEUE_KEEP || ms->qcap > 1024 || ms->argscap > 4096) {
+        buf_free(&ms->arena);
+        free(ms->q);
+        free(ms->args);
+        free(ms->aoff);
+        ms->q = NULL;
+        ms->args = NULL;
+        ms->aoff = NULL;
+        ms->qcap = 0;
+        ms->argscap = 0;
+    }
+}
+
+static void queue_free(mstate *ms) { queue_clear(ms, false); }
+
+/* Points every queued command's argv at its bytes (the arena no longer
+ * moves). */
+static void queue_resolve(mstate *ms)
+{
+    for (size_t i = 0; i < ms->nargs; i++) ms->args[i].p = ms->arena.p + ms->aoff[i];
+    for (int i = 0; i < ms->nq; i++) ms->q[i].argv = ms->args + ms->q[i].first;
 }
 
 static void multi_discard(client *c, mstate *ms, bool locked)
@@ -266,18 +299,25 @@ static void queue_command(mstate *ms, client *c, command *cmd)
         ms->q = realloc(ms->q, sizeof(mcmd) * (size_t)ms->qcap);
         if (!ms->q) abort();
     }
-    size_t bytes = 0;
-    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].n;
-    sv *argv = malloc(sizeof(sv) * (size_t)c->argc + bytes + 1);
-    if (!argv) abort();
-    char *p = (char *)(argv + c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        memcpy(p, c->argv[i].p, c->argv[i].n);
-        argv[i].p = p;
-        argv[i].n = c->argv[i].n;
-        p += c->argv[i].n;
+    size_t argc = (size_t)c->argc;
+    if (ms->nargs + argc > ms->argscap) {
+        size_t ncap = ms->argscap ? ms->argscap * 2 : 32;
+        while (ncap < ms->nargs + argc) ncap *= 2;
+        ms->args = realloc(ms->args, sizeof(sv) * ncap);
+        ms->aoff = realloc(ms->aoff, sizeof(size_t) * ncap);
+        if (!ms->args || !ms->aoff) abort();
+        ms->argscap = ncap;
     }
-    ms->q[ms->nq++] = (mcmd){cmd, c->argc, argv};
+    size_t bytes = 0;
+    for (size_t i = 0; i < argc; i++) bytes += c->argv[i].n;
+    buf_reserve(&ms->arena, bytes);
+    for (size_t i = 0; i < argc; i++) {
+        ms->aoff[ms->nargs + i] = ms->arena.len;
+        ms->args[ms->nargs + i] = (sv){NULL, c->argv[i].n};
+        buf_append(&ms->arena, c->argv[i].p, c->argv[i].n);
+    }
+    ms->q[ms->nq++] = (mcmd){cmd, c->argc, NULL, ms->nargs};
+    ms->nargs += argc;
 }
 
 static bool is_cmd(command *cmd, const char *name) { return strcmp(cmd->name, name) == 0; }
@@ -294,9 +334,14 @@ bool multi_queue_hook(client *c, command *cmd)
         ms->errored = true;
         return true;
     }
-    if (is_cmd(cmd, "exec") || is_cmd(cmd, "discard") || is_cmd(cmd, "multi") || is_cmd(cmd, "watch") ||
-        is_cmd(cmd, "quit") || is_cmd(cmd, "reset"))
-        return false;
+    switch (cmd->name[0]) { /* most queued commands compare no name */
+    case 'e': case 'd': case 'm': case 'w': case 'q': case 'r':
+        if (is_cmd(cmd, "exec") || is_cmd(cmd, "discard") || is_cmd(cmd, "multi") || is_cmd(cmd, "watch") ||
+            is_cmd(cmd, "quit") || is_cmd(cmd, "reset"))
+            return false;
+        break;
+    default: break;
+    }
     if (cmd->flags & CMD_NOMULTI) {
         ms->errored = true;
         c->cmd = cmd;
@@ -314,6 +359,7 @@ void multi_reset_client(client *c)
     mstate *ms = c->ext[0];
     if (!ms) return;
     multi_discard(c, ms, false);
+    queue_clear(ms, true);
     free(ms->w);
     free(ms);
     c->ext[0] = NULL;
@@ -407,19 +453,39 @@ static bool nolock_is_lockfree(command *cmd)
 }
 
 typedef struct lockset {
-    lockreq *r;
+    lockreq *r;            /* inl, or the heap past LOCKSET_INL */
     int n, cap;
     bool all;
+    lockreq inl[16];
 } lockset;
+#define LOCKSET_INIT(ls) ((ls).r = (ls).inl, (ls).n = 0, (ls).cap = 16, (ls).all = false)
+#define LOCKSET_FREE(ls) ((ls).r != (ls).inl ? free((ls).r) : (void)0)
 
 static void lockset_add(lockset *ls, int dbid, uint32_t sidx, bool write)
 {
     if (ls->n == ls->cap) {
-        ls->cap = ls->cap ? ls->cap * 2 : 16;
-        ls->r = realloc(ls->r, sizeof(lockreq) * (size_t)ls->cap);
-        if (!ls->r) abort();
+        ls->cap *= 2;
+        lockreq *nr = malloc(sizeof(lockreq) * (size_t)ls->cap);
+        if (!nr) abort();
+        memcpy(nr, ls->r, sizeof(lockreq) * (size_t)ls->n);
+        if (ls->r != ls->inl) free(ls->r);
+        ls->r = nr;
     }
     ls->r[ls->n++] = (lockreq){(uint32_t)dbid, sidx, write};
+}
+
+static void lockset_sort(lockset *ls)
+{
+    if (ls->n > 16) {
+        qsort(ls->r, (size_t)ls->n, sizeof(lockreq), cmp_lockreq);
+        return;
+    }
+    for (int i = 1; i < ls->n; i++) { /* insertion sort: a few shards */
+        lockreq x = ls->r[i];
+        int j = i;
+        for (; j > 0 && cmp_lockreq(&ls->r[j - 1], &x) > 0; j--) ls->r[j] = ls->r[j - 1];
+        ls->r[j] = x;
+    }
 }
 
 /* The shards the queued commands and the watched keys need, sorted and
@@ -458,7 +524,7 @@ static void exec_lockset(client *c, mstate *ms, lockset *ls)
     if (ls->all) return;
     /* watched keys: write, because EXEC unwatches them under these locks */
     for (int i = 0; i < ms->nw; i++) lockset_add(ls, ms->w[i].dbid, ms->w[i].sidx, true);
-    if (ls->n > 1) qsort(ls->r, (size_t)ls->n, sizeof(lockreq), cmp_lockreq);
+    lockset_sort(ls);
     int u = 0;
     for (int i = 0; i < ls->n; i++) {
         if (u && ls->r[u - 1].dbid == ls->r[i].dbid && ls->r[u - 1].sidx == ls->r[i].sidx) {
@@ -519,13 +585,15 @@ static void exec_command(client *c)
         multi_discard(c, ms, false);
         return;
     }
-    lockset ls = {NULL, 0, 0, false};
+    queue_resolve(ms);
+    lockset ls;
+    LOCKSET_INIT(ls);
     exec_lockset(c, ms, &ls);
     lockset_lock(&ls);
     if (atomic_load_explicit(&ms->dirty, memory_order_relaxed) || watched_key_expired(ms)) {
         multi_discard(c, ms, true);
         lockset_unlock(&ls);
-        free(ls.r);
+        LOCKSET_FREE(ls);
         reply_null_array(c);
         return;
     }
@@ -544,7 +612,7 @@ static void exec_command(client *c)
     aof_txn_end(c);
     ms->in_exec = false;
     lockset_unlock(&ls);
-    free(ls.r);
+    LOCKSET_FREE(ls);
     c->argv = saved_argv;
     c->argc = saved_argc;
     c->cmd = exec_cmd;

@@ -4,11 +4,20 @@
  * notifications.
  *
  * Delivery: the publisher's thread renders a message once per protocol and
- * appends it to each subscriber's async output with conn_push (under that
- * subscriber's outlock), which wakes the subscriber's thread; a subscribed
- * connection waits in poll() on its socket and wake fd (CLIENT_POLL). The
- * publisher never waits on a subscriber's socket; a subscriber whose
- * pending output passes client-output-buffer-limit pubsub is disconnected.
+ * appends it to each subscriber's async output (conn_push_defer, under that
+ * subscriber's outlock) while it executes PUBLISH; a subscribed connection
+ * waits in poll() on its socket and wake fd (CLIENT_POLL). At the end of
+ * the publisher's batch (the PUBLISHes of one read, pubsub_flush_wakes,
+ * right after its replies went out, or before it would wait for its peer
+ * to read them) each subscriber it queued for is flushed
+ * once: by the last of the batches that queued for it, which writes the
+ * subscriber's socket itself with a non-blocking send while the
+ * subscriber's thread is parked, or else wakes that thread (see "Who
+ * writes a connection's socket" in conn.c). The publisher never waits on a
+ * subscriber's socket; a subscriber whose pending output passes
+ * client-output-buffer-limit pubsub is disconnected. Order: a subscriber
+ * gets what was published before its command ran before that command's
+ * reply (conn_take_async; for (un)subscribe under the registry write lock).
  *
  * Locking: one registry rwlock (publishers read, (un)subscribers write).
  * Order: shard locks -> registry -> a subscriber's outlock (keyspace events
@@ -62,6 +71,48 @@ typedef struct pendwake {
 static _Thread_local pendwake *tl_wakes;
 static _Thread_local int tl_nwakes, tl_capwakes;
 static _Thread_local bool tl_defer;
+/* The subscribers this batch registered with (tl_wakes), as a set: slots
+ * of an earlier batch (gen != tl_gen) are empty. */
+typedef struct tlmark {
+    client *c;
+    uint32_t gen;
+} tlmark;
+static _Thread_local tlmark *tl_set;
+static _Thread_local uint32_t tl_setcap, tl_gen = 1;
+
+static uint32_t ptr_slot(const client *c, uint32_t mask)
+{
+    uint64_t x = (uint64_t)(uintptr_t)c;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 32;
+    return (uint32_t)x & mask;
+}
+
+static void tl_set_put(client *c)
+{
+    uint32_t mask = tl_setcap - 1, i = ptr_slot(c, mask);
+    while (tl_set[i].gen == tl_gen) i = (i + 1) & mask;
+    tl_set[i] = (tlmark){c, tl_gen};
+}
+
+/* True if this batch registered with c already (it is in tl_wakes). */
+static bool tl_seen(client *c)
+{
+    if ((uint32_t)tl_nwakes * 2 + 2 >= tl_setcap) {
+        free(tl_set);
+        tl_setcap = tl_setcap ? tl_setcap * 2 : 64;
+        while (tl_setcap < (uint32_t)tl_nwakes * 4 + 4) tl_setcap *= 2;
+        tl_set = calloc(tl_setcap, sizeof *tl_set);
+        if (!tl_set) abort();
+        if (tl_gen == 0) tl_gen = 1;
+        for (int i = 0; i < tl_nwakes; i++) tl_set_put(tl_wakes[i].c);
+    }
+    uint32_t mask = tl_setcap - 1;
+    for (uint32_t i = ptr_slot(c, mask); tl_set[i].gen == tl_gen; i = (i + 1) & mask)
+        if (tl_set[i].c == c) return true;
+    return false;
+}
 
 static void reg_init(void)
 {
@@ -353,9 +404,36 @@ typedef struct msgcache {
 
 static int proto_slot(int proto) { return proto == PROTO_RESP3 ? 1 : proto == PROTO_TEXT ? 2 : 0; }
 
+/* Where this thread starts walking a channel's subscribers: publishers
+ * on other cores start elsewhere, so they seldom want the same
+ * subscriber's outlock at the same moment (the order among subscribers
+ * of one message does not matter: all have it before PUBLISH answers). */
+static _Thread_local uint64_t tl_rng;
+
+static int walk_start(int n)
+{
+    if (n < 4) return 0;
+    if (!tl_rng) tl_rng = (uint64_t)(uintptr_t)&tl_rng * 0x9e3779b97f4a7c15ULL | 1;
+    tl_rng ^= tl_rng << 13;
+    tl_rng ^= tl_rng >> 7;
+    tl_rng ^= tl_rng << 17;
+    return (int)(tl_rng % (uint64_t)n);
+}
+
+/* Subscribers whose outlock another publisher holds are skipped for a
+ * second pass (up to BUSY_MAX of them): by then it is usually free, and
+ * the order among the subscribers of one message does not matter. */
+#define BUSY_MAX 64
+
 static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, int nparts)
 {
-    for (int i = 0; i < p->nsubs; i++) {
+    int n = p->nsubs, start = walk_start(n);
+    int busy[BUSY_MAX], nbusy = 0;
+    for (int j = 0; j < n + nbusy; j++) {
+        int i;
+        bool retry = j >= n;
+        if (retry) i = busy[j - n];
+        else i = start + j < n ? start + j : start + j - n;
         client *s = p->subs[i];
         int k = proto_slot(s->proto);
         if (!mc->done[k]) {
@@ -364,9 +442,14 @@ static void deliver(pnode *p, msgcache *mc, const char *kind, const sv *parts, i
         }
         long pending;
         if (tl_defer) {
-            bool need = false;
-            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, &need);
-            if (need) {
+            bool reg = !tl_seen(s);
+            pending = conn_push_defer(s, mc->r[k].p, mc->r[k].len, reg, !retry && nbusy < BUSY_MAX);
+            if (pending == -2) {
+                busy[nbusy++] = i;
+                continue;
+            }
+            if (reg && pending >= 0) { /* registered: c stays alive until our flush */
+                tl_set_put(s);
                 if (tl_nwakes == tl_capwakes) {
                     tl_capwakes = tl_capwakes ? tl_capwakes * 2 : 16;
                     tl_wakes = realloc(tl_wakes, sizeof(pendwake) * (size_t)tl_capwakes);
@@ -437,6 +520,14 @@ static void set_poll(client *c, psstate *ps)
     }
 }
 
+/* Under the registry write lock, no message can be queued for c: what is
+ * queued was published before this (un)subscription, and goes before its
+ * reply, as in Redis. Not in the middle of EXEC's reply. */
+static void take_async(client *c)
+{
+    if (!multi_in_exec(c)) conn_take_async(c);
+}
+
 static const char *const sub_names[3] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_names[3] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
@@ -456,6 +547,7 @@ static void subscribe_generic(client *c, int kind)
         pthread_rwlock_wrlock(&reg_lock);
         sub_add(c, ps, kind, c->argv[j]);
         int count = ps_count(ps, kind);
+        take_async(c); /* messages published before this reply go first */
         pthread_rwlock_unlock(&reg_lock);
         reply_sub(c, sub_names[kind], c->argv[j].p, c->argv[j].n, count);
     }
@@ -482,6 +574,7 @@ static void unsubscribe_generic(client *c, int kind)
             memcpy(name, p->name, n);
             sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            take_async(c);
             pthread_rwlock_unlock(&reg_lock);
             reply_sub(c, unsub_names[kind], name, n, count);
             if (name != tmp) free(name);
@@ -492,6 +585,7 @@ static void unsubscribe_generic(client *c, int kind)
             int i = sub_index(ps, kind, c->argv[j]);
             if (i >= 0) sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            take_async(c);
             pthread_rwlock_unlock(&reg_lock);
             reply_sub(c, unsub_names[kind], c->argv[j].p, c->argv[j].n, count);
         }
@@ -524,20 +618,28 @@ void pubsub_reset_client(client *c)
     c->ext[1] = NULL;
 }
 
-/* Wakes the subscribers this thread's PUBLISHes left unwoken. A buffer
- * that was non-empty needed no wake: whoever filled it first woke (or will
- * wake) its owner, who drains it all. */
+/* The end of this thread's batch of PUBLISHes: each subscriber it queued
+ * messages for is sent them (or woken) once, by the last batch that queued
+ * for it (conn_send_or_wake). */
 void pubsub_flush_wakes(void)
 {
+    if (tl_nwakes == 0) return;
     for (int i = 0; i < tl_nwakes; i++) {
-        conn_wake(tl_wakes[i].c);
+        conn_send_or_wake(tl_wakes[i].c);
         atomic_fetch_sub_explicit(&tl_wakes[i].ps->wake_refs, 1, memory_order_release);
     }
     tl_nwakes = 0;
+    if (++tl_gen == 0) { /* wrapped: old marks would look current */
+        memset(tl_set, 0, sizeof *tl_set * tl_setcap);
+        tl_gen = 1;
+    }
     if (tl_capwakes > 1024) {
         free(tl_wakes);
         tl_wakes = NULL;
         tl_capwakes = 0;
+        free(tl_set);
+        tl_set = NULL;
+        tl_setcap = 0;
     }
 }
 
