@@ -145,10 +145,10 @@ void expire_heap_reset(shard *s)
     atomic_store_explicit(&s->next_due, s->heap_len ? s->heap[0].when : INT64_MAX, memory_order_relaxed);
 }
 
-static void sift_up(shard *s, uint32_t i)
+/* Places v at slot i or above it, moving the parents it beats down. */
+static void sift_up_value(shard *s, uint32_t i, expslot v)
 {
     expslot *h = s->heap;
-    expslot v = h[i];
     while (i > 0) {
         uint32_t p = (i - 1) / EXPIRE_HEAP_ARITY;
         if (h[p].when <= v.when) break;
@@ -157,6 +157,8 @@ static void sift_up(shard *s, uint32_t i)
     }
     heap_place(s, i, v);
 }
+
+static void sift_up(shard *s, uint32_t i) { sift_up_value(s, i, s->heap[i]); }
 
 /* The smallest child of i (all four in one cache line), or n if i is a
  * leaf. */
@@ -261,13 +263,7 @@ static entry *heap_pop(shard *s)
             heap_place(s, i, h[m]);
             i = (uint32_t)m;
         }
-        while (i > 0) {
-            uint32_t p = (i - 1) / EXPIRE_HEAP_ARITY;
-            if (h[p].when <= v.when) break;
-            heap_place(s, i, h[p]);
-            i = p;
-        }
-        heap_place(s, i, v);
+        sift_up_value(s, i, v);
     }
     heap_maybe_shrink(s);
     return top;
