@@ -307,14 +307,16 @@ static int64_t stats_end(command *cmd, int64_t t0)
     return dt;
 }
 
-/* Runs cmd with its shard locks already held by the caller (EXEC). */
-void cmd_call_locked(client *c, command *cmd)
+/* Runs cmd with its shard locks already held by the caller (EXEC). fresh:
+ * its time starts now (the first of a transaction: not chained to the end
+ * of the command before EXEC, which would count the lock wait). */
+void cmd_call_locked(client *c, command *cmd, bool fresh)
 {
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;
     c->prop_custom = false;
-    int64_t t0 = stats_begin(cmd, true); /* inside EXEC: not chained to the last end */
+    int64_t t0 = stats_begin(cmd, fresh);
     cmd->proc(c);
     if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
     int64_t dt = stats_end(cmd, t0);

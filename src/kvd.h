@@ -510,7 +510,7 @@ void cmd_init(void);
 command *cmd_lookup(const char *name, size_t n);
 void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
 void cmd_call(struct client *c, command *cmd);         /* lock, run, AOF, unlock */
-void cmd_call_locked(struct client *c, command *cmd);  /* locks already held (EXEC) */
+void cmd_call_locked(struct client *c, command *cmd, bool fresh); /* locks already held (EXEC) */
 /* Weak hooks, see cmd.c */
 bool cmd_filter_hook(struct client *c, command *cmd);
 bool multi_queue_hook(struct client *c, command *cmd);  /* cmd NULL: flag an error */

@@ -452,13 +452,20 @@ static bool nolock_is_lockfree(command *cmd)
     return false;
 }
 
+/* Key hashes computed for the lock set, kept for the queued commands'
+ * own lookups (store_hash_memo): by argument index in ms->args, for the
+ * first EXEC_HASHES arguments of the transaction. */
+#define EXEC_HASHES 64
+
 typedef struct lockset {
     lockreq *r;            /* inl, or the heap past LOCKSET_INL */
     int n, cap;
     bool all;
     lockreq inl[16];
+    uint64_t hashed;       /* bit i: hv[i] holds the hash of ms->args[i] */
+    uint64_t hv[EXEC_HASHES];
 } lockset;
-#define LOCKSET_INIT(ls) ((ls).r = (ls).inl, (ls).n = 0, (ls).cap = 16, (ls).all = false)
+#define LOCKSET_INIT(ls) ((ls).r = (ls).inl, (ls).n = 0, (ls).cap = 16, (ls).all = false, (ls).hashed = 0)
 #define LOCKSET_FREE(ls) ((ls).r != (ls).inl ? free((ls).r) : (void)0)
 
 static void lockset_add(lockset *ls, int dbid, uint32_t sidx, bool write)
@@ -515,8 +522,15 @@ static void exec_lockset(client *c, mstate *ms, lockset *ls)
         if (!keys) abort();
         int nk = cmd_getkeys(c, m->cmd, keys, maxk);
         bool write = (m->cmd->flags & CMD_WRITE) != 0;
-        for (int k = 0; k < nk; k++)
-            lockset_add(ls, dbid, store_shard_index(store_hash(m->argv[keys[k]])), write);
+        for (int k = 0; k < nk; k++) {
+            uint64_t h = store_hash(m->argv[keys[k]]);
+            size_t at = m->first + (size_t)keys[k];
+            if (at < EXEC_HASHES) {
+                ls->hv[at] = h;
+                ls->hashed |= 1ULL << at;
+            }
+            lockset_add(ls, dbid, store_shard_index(h), write);
+        }
         if (keys != kbuf) free(keys);
     }
     c->argv = saved_argv;
@@ -605,9 +619,16 @@ static void exec_command(client *c)
     aof_txn_begin(c); /* the AOF logs the whole transaction as one unit */
     reply_array(c, ms->nq);
     for (int i = 0; i < ms->nq; i++) {
-        c->argv = ms->q[i].argv;
-        c->argc = ms->q[i].argc;
-        cmd_call_locked(c, ms->q[i].cmd);
+        mcmd *m = &ms->q[i];
+        c->argv = m->argv;
+        c->argc = m->argc;
+        /* the keys' hashes from the lock set: not hashed again */
+        for (int j = 0; ls.hashed && j < m->argc && m->first + (size_t)j < EXEC_HASHES; j++)
+            if (ls.hashed & (1ULL << (m->first + (size_t)j))) store_hash_memo(m->argv[j], ls.hv[m->first + (size_t)j]);
+        /* the first command's time starts now, the others' where the one
+         * before ended (one clock read per command) */
+        cmd_call_locked(c, m->cmd, i == 0);
+        store_hash_memo_clear();
     }
     aof_txn_end(c);
     ms->in_exec = false;
