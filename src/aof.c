@@ -21,6 +21,16 @@
  * snapshot (persist.c makes them wait, or retries the snapshot), so they
  * are applied when their LSN is above every mark of their databases.
  *
+ * Group commit: a connection that must not answer before its records are
+ * written (or synced) becomes the writer if none is at work, else it
+ * sleeps until the writer's next step (aof_gen, a futex word) and looks
+ * again. It looks at the atomic written/synced positions first, without
+ * amu, so after a write the connections it covered go on without taking
+ * the mutex; only those left over take it, one becomes the next writer.
+ * (With a condition variable every waiter had to reacquire amu in turn
+ * after each write: about four context switches per request under
+ * appendfsync always at 50 clients, and half of Redis's throughput.)
+ *
  * Lock order: shard locks, then amu. No I/O under amu but close(2). */
 #include "kvd.h"
 
@@ -30,10 +40,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +136,28 @@ static void reset_written(void)
 
 static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
+static _Atomic uint32_t aof_gen;      /* bumped at every step of the writer */
+static _Atomic int aof_sleepers;      /* threads in gen_wait */
+
+/* Sleeps until aof_gen moves from seen (or ms pass). */
+static void gen_wait(uint32_t seen, int ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    atomic_fetch_add(&aof_sleepers, 1);
+    if (atomic_load(&aof_gen) == seen)
+        syscall(SYS_futex, (uint32_t *)&aof_gen, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+    atomic_fetch_sub(&aof_sleepers, 1);
+}
+
+/* The writer made progress (or stopped): wakes the waiters of gen_wait and
+ * of acv. amu held. */
+static void writer_progress(void)
+{
+    atomic_fetch_add(&aof_gen, 1);
+    if (atomic_load(&aof_sleepers) > 0)
+        syscall(SYS_futex, (uint32_t *)&aof_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    pthread_cond_broadcast(&acv);
+}
 static buf abuf;                 /* appended, not yet taken by a writer */
 static uint64_t next_lsn;        /* last LSN handed out */
 static uint64_t appended_pos;    /* stream bytes appended since start */
@@ -631,30 +666,43 @@ static void writer_run(void)
         woff = 0;
     }
     writer_busy = false;
-    pthread_cond_broadcast(&acv);
+    writer_progress();
+}
+
+#define WRITER_ROUNDS 3
+
+static uint64_t have_pos(void)
+{
+    int mode = atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed);
+    return mode == FS_ALWAYS ? atomic_load(&synced_pos) : atomic_load(&written_pos);
 }
 
 static void wait_for_pos(uint64_t pos)
 {
-    pthread_mutex_lock(&amu);
     for (;;) {
-        int mode = atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed);
-        uint64_t have = mode == FS_ALWAYS ? atomic_load(&synced_pos) : atomic_load(&written_pos);
-        if (have >= pos || cur_fd < 0) break;
+        uint32_t g = atomic_load(&aof_gen);
+        if (have_pos() >= pos) return;
+        pthread_mutex_lock(&amu);
+        if (have_pos() >= pos || cur_fd < 0) {
+            pthread_mutex_unlock(&amu);
+            return;
+        }
         if (!writer_busy && (!atomic_load(&aof_write_failing) || util_monotonic_us() >= retry_after_us)) {
             writer_run();
+            /* what was appended meanwhile goes out at once, from here:
+             * handing the writer's part to a sleeping waiter costs a
+             * wake-up and a wait for a CPU per round (a few rounds at most,
+             * our own reply waits for them) */
+            for (int more = 0; more < WRITER_ROUNDS && abuf.len && !atomic_load(&aof_write_failing) &&
+                               atomic_load(&aof_sleepers) > 0;
+                 more++)
+                writer_run();
+            pthread_mutex_unlock(&amu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&acv, &amu, &ts);
+        pthread_mutex_unlock(&amu);
+        gen_wait(g, 50); /* the writer's next step, or a look again (a failing disk's retry) */
     }
-    pthread_mutex_unlock(&amu);
 }
 
 void aof_wait_written(void)
@@ -703,7 +751,7 @@ static void flush_and_sync(bool sync)
         log_warning("AOF fsync failed: %s (will retry)", strerror(e));
         atomic_store(&aof_last_errno, e);
     }
-    pthread_cond_broadcast(&acv);
+    writer_progress();
     pthread_mutex_unlock(&amu);
 }
 
@@ -1036,6 +1084,7 @@ void aof_stop(void)
     if (roll_pending) close_fd_locked(roll_fd);
     roll_pending = false;
     roll_fd = -1;
+    writer_progress(); /* waiters see cur_fd < 0 and go on */
     pthread_mutex_unlock(&amu);
 }
 
