@@ -649,6 +649,22 @@ def parse_info(data):
     return out
 
 
+def drain_until_closed(sock, timeout=10):
+    """Reads sock until the server closes or resets it, or until timeout
+    seconds pass with nothing to read. Returns how many bytes came."""
+    sock.settimeout(timeout)
+    total = 0
+    while True:
+        try:
+            d = sock.recv(1 << 20)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not d:
+            break
+        total += len(d)
+    return total
+
+
 def wait_for(pred, timeout=5.0, interval=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

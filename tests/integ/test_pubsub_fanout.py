@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from harness import OK, Push, RawConn, Status, encode, timeout, wait_for
+from harness import OK, Push, RawConn, Status, drain_until_closed, encode, timeout, wait_for
 
 
 def _publisher(port, channel, tag, count, pipe, stop, errors, batch_delay=0.0):
@@ -201,14 +201,7 @@ def test_stalled_subscriber_dropped_others_keep_receiving(srv):
         assert counts[0] == 6 and counts[-1] == 5, (counts[0], counts[-1])
         assert admin.cmd("PUBSUB", "NUMSUB", "flood") == [b"flood", 5]
         # the stalled socket was closed by the server
-        stalled.settimeout(10)
-        while True:
-            try:
-                d = stalled.recv(1 << 20)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not d:
-                break
+        drain_until_closed(stalled)
         stalled.close()
         for s in readers:
             s.close()
@@ -240,14 +233,7 @@ def test_client_kill_during_fanout(srv):
     for i in ids:
         assert admin.cmd("CLIENT", "KILL", "ID", str(i)) == 1
     for v in victims:
-        v.sock.settimeout(10)
-        while True:
-            try:
-                d = v.sock.recv(1 << 20)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not d:
-                break
+        drain_until_closed(v.sock)
         v.close()
     last = {}
     for _ in range(2 * count):
