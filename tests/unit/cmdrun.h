@@ -5,16 +5,21 @@
 #define KVD_TEST_CMDRUN_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvd.h"
 
-static inline void cmdrun_setup(void)
+/* The first call sets up the store with shards x databases (0: the
+ * defaults); every call empties it. */
+static inline void cmdrun_setup_with(int shards, int databases)
 {
     if (!server_dbs) {
         config_defaults();
+        if (shards) cfg.shards = shards;
+        if (databases) cfg.databases = databases;
         util_hash_seed_random();
         store_init();
         cmd_init();
@@ -22,6 +27,8 @@ static inline void cmdrun_setup(void)
     for (int d = 0; d < cfg.databases; d++)
         for (int i = 0; i < cfg.shards; i++) store_flush_shard(&server_dbs[d].shards[i]);
 }
+
+static inline void cmdrun_setup(void) { cmdrun_setup_with(0, 0); }
 
 /* Empties every database (a fixture's teardown: values must not outlive
  * the test, or LeakSanitizer, which cannot see the unaligned value
@@ -64,15 +71,15 @@ static inline void cmdrun_free(client *c)
  * (static buffer, valid until the next call) and empties c->obuf. */
 static inline const char *cmdrun_argv(client *c, int n, const sv *argv)
 {
-    static char out[1 << 16];
+    static char out[1 << 20];
     free(c->argv);
     c->argv = malloc(sizeof(sv) * (size_t)(n ? n : 1));
     memcpy(c->argv, argv, sizeof(sv) * (size_t)n);
     c->argc = n;
     cmd_dispatch(c);
-    size_t len = c->obuf.len < sizeof out - 1 ? c->obuf.len : sizeof out - 1;
-    memcpy(out, c->obuf.p ? c->obuf.p : "", len);
-    out[len] = '\0';
+    ck_assert_uint_lt(c->obuf.len, sizeof out);
+    memcpy(out, c->obuf.p ? c->obuf.p : "", c->obuf.len);
+    out[c->obuf.len] = '\0';
     c->obuf.len = 0;
     return out;
 }
@@ -93,6 +100,36 @@ static inline const char *cmdrun(client *c, const char *line)
         n++;
     }
     return cmdrun_argv(c, n, argv);
+}
+
+/* Runs a command given printf-style as space-separated words (up to
+ * CMDRUN_WORDS of them). */
+#define CMDRUN_WORDS 4096
+static inline const char *cmdrunf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline const char *cmdrunf(client *c, const char *fmt, ...)
+{
+    static char line[65536];
+    static sv argv[CMDRUN_WORDS];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ck_assert_int_lt(len, (int)sizeof line);
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        ck_assert_int_lt(n, CMDRUN_WORDS);
+        argv[n++] = sv_of(t);
+    }
+    return cmdrun_argv(c, n, argv);
+}
+
+/* As cmdrunf, for a command that must answer an integer. */
+#define cmdrunf_int(c, ...) cmdrun_int_reply(cmdrunf((c), __VA_ARGS__))
+static inline long long cmdrun_int_reply(const char *r)
+{
+    ck_assert_msg(r[0] == ':', "expected an integer reply, got %s", r);
+    return atoll(r + 1);
 }
 
 #endif

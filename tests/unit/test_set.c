@@ -3,30 +3,21 @@
  * encoding conversion of a set value at the configured limits, the
  * snapshot encoding round trip and its refusals, SPOP/SRANDMEMBER counts
  * (negative, INT64_MIN), and a randomized model test driving the SADD …
- * SDIFFSTORE handlers through cmd_call against a bitmap reference. */
+ * SDIFFSTORE handlers through the dispatcher (cmdrun.h) against a bitmap
+ * reference. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cmdrun.h"
 #include "kvd.h"
 
 /* ---------------------------------------------------------------- a fake client */
 
 static void setup(void)
 {
-    static bool init;
-    if (!init) {
-        config_defaults();
-        cfg.shards = 4;
-        cfg.databases = 2;
-        util_hash_seed_random();
-        store_init();
-        cmd_init();
-        init = true;
-    }
-    for (int d = 0; d < cfg.databases; d++)
-        for (int i = 0; i < cfg.shards; i++) store_flush_shard(&server_dbs[d].shards[i]);
+    cmdrun_setup_with(4, 2);
     cfg.set_max_intset_entries = 512;
     cfg.set_max_listpack_entries = 128;
     cfg.set_max_listpack_value = 64;
@@ -34,65 +25,7 @@ static void setup(void)
 
 /* Empties the databases after a test: the entries hold their values'
  * pointers unaligned, where LeakSanitizer does not look for them. */
-static void teardown(void)
-{
-    for (int d = 0; d < cfg.databases; d++)
-        for (int i = 0; i < cfg.shards; i++) store_flush_shard(&server_dbs[d].shards[i]);
-}
-
-static client *mkclient(void)
-{
-    client *c = calloc(1, sizeof *c);
-    c->db = &server_dbs[0];
-    c->proto = PROTO_RESP2;
-    c->authenticated = true;
-    buf_init_static(&c->obuf, NULL, 0);
-    buf_init_static(&c->prop, NULL, 0);
-    return c;
-}
-
-static void freeclient(client *c)
-{
-    buf_free(&c->obuf);
-    buf_free(&c->prop);
-    free(c);
-}
-
-/* Runs a space-separated command; returns its raw reply (static). */
-static const char *run(client *c, const char *fmt, ...)
-{
-    static char line[65536], out[1 << 20];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    sv argv[4096];
-    int argc = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) argv[argc++] = sv_of(t);
-    c->argv = argv;
-    c->argc = argc;
-    c->obuf.len = 0;
-    command *cmd = cmd_lookup(argv[0].p, argv[0].n);
-    ck_assert_ptr_nonnull(cmd);
-    cmd_call(c, cmd);
-    ck_assert_uint_lt(c->obuf.len, sizeof out);
-    memcpy(out, c->obuf.p, c->obuf.len);
-    out[c->obuf.len] = '\0';
-    return out;
-}
-
-static long long run_int(client *c, const char *fmt, ...)
-{
-    char line[65536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    const char *r = run(c, "%s", line);
-    ck_assert_msg(r[0] == ':', "%s -> %s", line, r);
-    return atoll(r + 1);
-}
+static void teardown(void) { cmdrun_flush(); }
 
 static const char *encoding(const char *key)
 {
@@ -261,125 +194,125 @@ END_TEST
 START_TEST(test_conversions)
 {
     setup();
-    client *c = mkclient();
+    client *c = cmdrun_client();
     cfg.set_max_intset_entries = 4;
     cfg.set_max_listpack_entries = 6;
     cfg.set_max_listpack_value = 8;
     /* intset -> pack on a non-integer */
-    run_int(c, "SADD a 1 2 3");
+    cmdrunf_int(c, "SADD a 1 2 3");
     ck_assert_str_eq(encoding("a"), "intset");
-    run_int(c, "SADD a x");
+    cmdrunf_int(c, "SADD a x");
     ck_assert_str_eq(encoding("a"), "listpack");
-    ck_assert_int_eq(run_int(c, "SCARD a"), 4);
-    ck_assert_int_eq(run_int(c, "SISMEMBER a 2"), 1);
+    ck_assert_int_eq(cmdrunf_int(c, "SCARD a"), 4);
+    ck_assert_int_eq(cmdrunf_int(c, "SISMEMBER a 2"), 1);
     /* pack -> hashtable past the entry limit */
-    run_int(c, "SADD a y z");
+    cmdrunf_int(c, "SADD a y z");
     ck_assert_str_eq(encoding("a"), "listpack");
-    run_int(c, "SADD a w");
+    cmdrunf_int(c, "SADD a w");
     ck_assert_str_eq(encoding("a"), "hashtable");
-    ck_assert_int_eq(run_int(c, "SCARD a"), 7);
+    ck_assert_int_eq(cmdrunf_int(c, "SCARD a"), 7);
     /* pack -> hashtable on a long member */
-    run_int(c, "SADD b x");
+    cmdrunf_int(c, "SADD b x");
     ck_assert_str_eq(encoding("b"), "listpack");
-    run_int(c, "SADD b 123456789");
+    cmdrunf_int(c, "SADD b 123456789");
     ck_assert_str_eq(encoding("b"), "hashtable");
     /* intset -> past its limit (5 > 4) while it still fits a pack */
-    run_int(c, "SADD i 1 2 3 4");
+    cmdrunf_int(c, "SADD i 1 2 3 4");
     ck_assert_str_eq(encoding("i"), "intset");
-    run_int(c, "SADD i 5");
+    cmdrunf_int(c, "SADD i 5");
     ck_assert_str_eq(encoding("i"), "listpack");
-    run_int(c, "SADD i 6 7");
+    cmdrunf_int(c, "SADD i 6 7");
     ck_assert_str_eq(encoding("i"), "hashtable");
-    for (int v = 1; v <= 7; v++) ck_assert_int_eq(run_int(c, "SISMEMBER i %d", v), 1);
+    for (int v = 1; v <= 7; v++) ck_assert_int_eq(cmdrunf_int(c, "SISMEMBER i %d", v), 1);
     /* a long first member goes straight to a hash table */
-    run_int(c, "SADD h abcdefghijk");
+    cmdrunf_int(c, "SADD h abcdefghijk");
     ck_assert_str_eq(encoding("h"), "hashtable");
     /* intset with a non-integer that does not fit a pack */
-    run_int(c, "SADD j 1");
-    run_int(c, "SADD j abcdefghijk");
+    cmdrunf_int(c, "SADD j 1");
+    cmdrunf_int(c, "SADD j abcdefghijk");
     ck_assert_str_eq(encoding("j"), "hashtable");
     /* a stored result starts again at the bottom */
-    run_int(c, "SADD k 1 2");
-    run_int(c, "SADD k2 2 x");
-    ck_assert_int_eq(run_int(c, "SINTERSTORE dst k k2"), 1);
+    cmdrunf_int(c, "SADD k 1 2");
+    cmdrunf_int(c, "SADD k2 2 x");
+    ck_assert_int_eq(cmdrunf_int(c, "SINTERSTORE dst k k2"), 1);
     ck_assert_str_eq(encoding("dst"), "intset");
     /* emptied sets disappear, in every encoding */
-    ck_assert_int_eq(run_int(c, "SREM k 1 2"), 2);
+    ck_assert_int_eq(cmdrunf_int(c, "SREM k 1 2"), 2);
     ck_assert_str_eq(encoding("k"), "none");
-    ck_assert_int_eq(run_int(c, "SREM h abcdefghijk"), 1);
+    ck_assert_int_eq(cmdrunf_int(c, "SREM h abcdefghijk"), 1);
     ck_assert_str_eq(encoding("h"), "none");
-    ck_assert_int_eq(run_int(c, "SREM b x 123456789"), 2);
+    ck_assert_int_eq(cmdrunf_int(c, "SREM b x 123456789"), 2);
     ck_assert_str_eq(encoding("b"), "none");
     /* wrong type */
     store_set_string(c->db, sv_of("str"), sv_of("v"), -1, false);
-    ck_assert_str_eq(run(c, "SADD str a"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    ck_assert_str_eq(run(c, "SINTER a str"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    freeclient(c);
+    ck_assert_str_eq(cmdrunf(c, "SADD str a"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    ck_assert_str_eq(cmdrunf(c, "SINTER a str"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    cmdrun_free(c);
 }
 END_TEST
 
 START_TEST(test_pop_and_random_counts)
 {
     setup();
-    client *c = mkclient();
-    run_int(c, "SADD s a b c d e");
-    const char *r = run(c, "SRANDMEMBER s -9223372036854775808");
+    client *c = cmdrun_client();
+    cmdrunf_int(c, "SADD s a b c d e");
+    const char *r = cmdrunf(c, "SRANDMEMBER s -9223372036854775808");
     ck_assert_str_eq(r, "-ERR value is out of range, value must between -9223372036854775807 and "
                         "9223372036854775807\r\n");
     bool seen[128] = {false};
-    r = run(c, "SRANDMEMBER s -20");
+    r = cmdrunf(c, "SRANDMEMBER s -20");
     ck_assert(strncmp(r, "*20\r\n", 5) == 0);
-    r = run(c, "SRANDMEMBER s 3");
+    r = cmdrunf(c, "SRANDMEMBER s 3");
     ck_assert(strncmp(r, "*3\r\n", 4) == 0);
     /* distinct picks */
-    run_int(c, "SADD n 1 2 3 4 5 6 7 8 9 10");
+    cmdrunf_int(c, "SADD n 1 2 3 4 5 6 7 8 9 10");
     for (int t = 0; t < 50; t++) {
         memset(seen, 0, sizeof seen);
-        ck_assert_int_eq(parse_members(run(c, "SRANDMEMBER n 7"), seen, 128), 7);
+        ck_assert_int_eq(parse_members(cmdrunf(c, "SRANDMEMBER n 7"), seen, 128), 7);
         int k = 0;
         for (int i = 0; i < 128; i++) k += seen[i];
         ck_assert_int_eq(k, 7);
     }
-    ck_assert_str_eq(run(c, "SPOP s -1"), "-ERR value is out of range, must be positive\r\n");
-    ck_assert_str_eq(run(c, "SPOP s 0"), "*0\r\n");
-    r = run(c, "SPOP s 2");
+    ck_assert_str_eq(cmdrunf(c, "SPOP s -1"), "-ERR value is out of range, must be positive\r\n");
+    ck_assert_str_eq(cmdrunf(c, "SPOP s 0"), "*0\r\n");
+    r = cmdrunf(c, "SPOP s 2");
     ck_assert(strncmp(r, "*2\r\n", 4) == 0);
     /* the popped members were propagated as SREM */
     ck_assert_int_eq(c->prop_count, 1);
-    ck_assert_int_eq(run_int(c, "SCARD s"), 3);
-    r = run(c, "SPOP s 10");
+    ck_assert_int_eq(cmdrunf_int(c, "SCARD s"), 3);
+    r = cmdrunf(c, "SPOP s 10");
     ck_assert(strncmp(r, "*3\r\n", 4) == 0);
     ck_assert_str_eq(encoding("s"), "none");
-    ck_assert_str_eq(run(c, "SPOP s"), "$-1\r\n");
+    ck_assert_str_eq(cmdrunf(c, "SPOP s"), "$-1\r\n");
     /* a big hash table set: few picks out of many */
     for (int i = 0; i < 1000; i += 100) {
         char cmdline[4096];
         int o = snprintf(cmdline, sizeof cmdline, "SADD big");
         for (int j = i; j < i + 100; j++) o += snprintf(cmdline + o, sizeof cmdline - (size_t)o, " m%d", j);
-        run_int(c, "%s", cmdline);
+        cmdrunf_int(c, "%s", cmdline);
     }
     ck_assert_str_eq(encoding("big"), "hashtable");
     static bool bigseen[1000];
     memset(bigseen, 0, sizeof bigseen);
-    ck_assert_int_eq(parse_members(run(c, "SPOP big 10"), bigseen, 1000), 10);
-    ck_assert_int_eq(run_int(c, "SCARD big"), 990);
+    ck_assert_int_eq(parse_members(cmdrunf(c, "SPOP big 10"), bigseen, 1000), 10);
+    ck_assert_int_eq(cmdrunf_int(c, "SCARD big"), 990);
     for (int i = 0; i < 1000; i++)
-        if (bigseen[i]) ck_assert_int_eq(run_int(c, "SISMEMBER big m%d", i), 0);
-    freeclient(c);
+        if (bigseen[i]) ck_assert_int_eq(cmdrunf_int(c, "SISMEMBER big m%d", i), 0);
+    cmdrun_free(c);
 }
 END_TEST
 
 START_TEST(test_snapshot_roundtrip)
 {
     setup();
-    client *c = mkclient();
+    client *c = cmdrun_client();
     cfg.set_max_listpack_entries = 16;
-    run_int(c, "SADD i 1 -2 300000 -9223372036854775808");
-    run_int(c, "SADD p a b 7");
+    cmdrunf_int(c, "SADD i 1 -2 300000 -9223372036854775808");
+    cmdrunf_int(c, "SADD p a b 7");
     char cmdline[4096];
     int o = snprintf(cmdline, sizeof cmdline, "SADD h");
     for (int j = 0; j < 40; j++) o += snprintf(cmdline + o, sizeof cmdline - (size_t)o, " member-%d", j);
-    run_int(c, "%s", cmdline);
+    cmdrunf_int(c, "%s", cmdline);
     const char *keys[] = {"i", "p", "h"};
     const char *encs[] = {"intset", "listpack", "hashtable"};
     const objtype *t = obj_types[OBJ_SET];
@@ -423,7 +356,7 @@ START_TEST(test_snapshot_roundtrip)
     const char *err = NULL;
     ck_assert_ptr_null(t->load(dup, sizeof dup, &err));
     ck_assert_str_eq(err, "duplicate set member");
-    freeclient(c);
+    cmdrun_free(c);
 }
 END_TEST
 
@@ -436,21 +369,21 @@ static void member(int i, char *out) { snprintf(out, 16, i < U / 2 ? "%d" : "m%d
 static void check_key(client *c, const char *key, const bool *ref)
 {
     bool seen[U] = {false};
-    int n = parse_members(run(c, "SMEMBERS %s", key), seen, U);
+    int n = parse_members(cmdrunf(c, "SMEMBERS %s", key), seen, U);
     int want = 0;
     for (int i = 0; i < U; i++) {
         want += ref[i];
         ck_assert_msg(seen[i] == ref[i], "key %s member %d: got %d want %d", key, i, seen[i], ref[i]);
     }
     ck_assert_int_eq(n, want);
-    ck_assert_int_eq(run_int(c, "SCARD %s", key), want);
+    ck_assert_int_eq(cmdrunf_int(c, "SCARD %s", key), want);
     ck_assert_str_eq(encoding(key), want ? encoding(key) : "none");
 }
 
 START_TEST(test_model)
 {
     setup();
-    client *c = mkclient();
+    client *c = cmdrun_client();
     /* small limits so that every conversion happens many times */
     cfg.set_max_intset_entries = 20;
     cfg.set_max_listpack_entries = 30;
@@ -472,20 +405,20 @@ START_TEST(test_model)
             int j = (int)(util_rand64() % U);
             member(j, m2);
             int want = !ref[k][i] + (j != i && !ref[k][j]);
-            ck_assert_int_eq(run_int(c, "SADD %s %s %s", keys[k], m, m2), want);
+            ck_assert_int_eq(cmdrunf_int(c, "SADD %s %s %s", keys[k], m, m2), want);
             ref[k][i] = ref[k][j] = true;
             break;
         }
         case 3:
-            ck_assert_int_eq(run_int(c, "SREM %s %s", keys[k], m), ref[k][i]);
+            ck_assert_int_eq(cmdrunf_int(c, "SREM %s %s", keys[k], m), ref[k][i]);
             ref[k][i] = false;
             break;
         case 4:
-            ck_assert_int_eq(run_int(c, "SISMEMBER %s %s", keys[k], m), ref[k][i]);
+            ck_assert_int_eq(cmdrunf_int(c, "SISMEMBER %s %s", keys[k], m), ref[k][i]);
             break;
         case 5: {
             int want = ref[k][i];
-            ck_assert_int_eq(run_int(c, "SMOVE %s %s %s", keys[k], keys[k2], m), want);
+            ck_assert_int_eq(cmdrunf_int(c, "SMOVE %s %s %s", keys[k], keys[k2], m), want);
             if (want && k != k2) {
                 ref[k][i] = false;
                 ref[k2][i] = true;
@@ -497,7 +430,7 @@ START_TEST(test_model)
             for (int x = 0; x < U; x++) out[x] = ref[k2][x] && ref[k3][x];
             int n = 0;
             for (int x = 0; x < U; x++) n += out[x];
-            ck_assert_int_eq(run_int(c, "SINTERSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
+            ck_assert_int_eq(cmdrunf_int(c, "SINTERSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
             memcpy(ref[k], out, sizeof out);
             break;
         }
@@ -506,7 +439,7 @@ START_TEST(test_model)
             for (int x = 0; x < U; x++) out[x] = ref[k2][x] || ref[k3][x];
             int n = 0;
             for (int x = 0; x < U; x++) n += out[x];
-            ck_assert_int_eq(run_int(c, "SUNIONSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
+            ck_assert_int_eq(cmdrunf_int(c, "SUNIONSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
             memcpy(ref[k], out, sizeof out);
             break;
         }
@@ -515,7 +448,7 @@ START_TEST(test_model)
             for (int x = 0; x < U; x++) out[x] = ref[k2][x] && !ref[k3][x];
             int n = 0;
             for (int x = 0; x < U; x++) n += out[x];
-            ck_assert_int_eq(run_int(c, "SDIFFSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
+            ck_assert_int_eq(cmdrunf_int(c, "SDIFFSTORE %s %s %s", keys[k], keys[k2], keys[k3]), n);
             memcpy(ref[k], out, sizeof out);
             break;
         }
@@ -525,7 +458,7 @@ START_TEST(test_model)
             bool seen[U] = {false};
             int have = 0;
             for (int x = 0; x < U; x++) have += ref[k][x];
-            int n = parse_members(run(c, "SPOP %s %d", keys[k], cnt), seen, U);
+            int n = parse_members(cmdrunf(c, "SPOP %s %d", keys[k], cnt), seen, U);
             ck_assert_int_eq(n, cnt < have ? cnt : have);
             for (int x = 0; x < U; x++)
                 if (seen[x]) {
@@ -546,23 +479,23 @@ START_TEST(test_model)
     for (int t = 0; t < 200; t++) {
         int a = (int)(util_rand64() % 4), b = (int)(util_rand64() % 4);
         bool seen[U] = {false};
-        int n = parse_members(run(c, "SINTER %s %s", keys[a], keys[b]), seen, U);
+        int n = parse_members(cmdrunf(c, "SINTER %s %s", keys[a], keys[b]), seen, U);
         int want = 0;
         for (int x = 0; x < U; x++) {
             ck_assert(seen[x] == (ref[a][x] && ref[b][x]));
             want += seen[x];
         }
         ck_assert_int_eq(n, want);
-        ck_assert_int_eq(run_int(c, "SINTERCARD 2 %s %s", keys[a], keys[b]), want);
-        if (want > 1) ck_assert_int_eq(run_int(c, "SINTERCARD 2 %s %s LIMIT 1", keys[a], keys[b]), 1);
+        ck_assert_int_eq(cmdrunf_int(c, "SINTERCARD 2 %s %s", keys[a], keys[b]), want);
+        if (want > 1) ck_assert_int_eq(cmdrunf_int(c, "SINTERCARD 2 %s %s LIMIT 1", keys[a], keys[b]), 1);
         memset(seen, 0, sizeof seen);
-        parse_members(run(c, "SUNION %s %s", keys[a], keys[b]), seen, U);
+        parse_members(cmdrunf(c, "SUNION %s %s", keys[a], keys[b]), seen, U);
         for (int x = 0; x < U; x++) ck_assert(seen[x] == (ref[a][x] || ref[b][x]));
         memset(seen, 0, sizeof seen);
-        parse_members(run(c, "SDIFF %s %s", keys[a], keys[b]), seen, U);
+        parse_members(cmdrunf(c, "SDIFF %s %s", keys[a], keys[b]), seen, U);
         for (int x = 0; x < U; x++) ck_assert(seen[x] == (ref[a][x] && !ref[b][x]));
     }
-    freeclient(c);
+    cmdrun_free(c);
 }
 END_TEST
 
