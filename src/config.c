@@ -46,6 +46,7 @@ static const char *const e_facility[] = {"user", "local0", "local1", "local2", "
                                          "local4", "local5", "local6", "local7", NULL};
 static const char *const e_sanitize[] = {"no", "yes", "clients", NULL};
 static const char *const e_oom[] = {"no", "yes", "relative", "absolute", NULL};
+static const char *const e_schedbatch[] = {"no", "yes", "pipelined", NULL};
 
 static int v_loglevel = LL_NOTICE;
 static int v_protected; /* enable-protected-configs: 0 no, 1 yes, 2 local */
@@ -66,7 +67,7 @@ static directive dirs[] = {
     {"thread-stack-size", NULL, T_MEM, 0, &cfg.thread_stack_size, 65536, 1LL << 30, "262144", NULL, NULL, 0},
     {"conn-thread-tcache", NULL, T_BOOL, F_IMMUTABLE, &cfg.conn_thread_tcache, 0, 0, "no", NULL, NULL, 0},
     {"conn-spin-us", NULL, T_INT, 0, &cfg.conn_spin_us, -1, 10000, "-1", NULL, NULL, 0},
-    {"conn-sched-batch", NULL, T_BOOL, F_IMMUTABLE, &cfg.conn_sched_batch, 0, 0, "no", NULL, NULL, 0},
+    {"conn-sched-batch", NULL, T_ENUM, F_IMMUTABLE, &cfg.conn_sched_batch, 0, 0, "pipelined", e_schedbatch, NULL, 0},
     {"timeout", NULL, T_INT, 0, &cfg.timeout, 0, INT_MAX, "0", NULL, NULL, 0},
     {"tcp-keepalive", NULL, T_INT, 0, &cfg.tcp_keepalive, 0, INT_MAX, "300", NULL, NULL, 0},
     {"protected-mode", NULL, T_BOOL, 0, &cfg.protected_mode, 0, 0, "yes", NULL, NULL, 0},

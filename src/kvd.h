@@ -208,6 +208,7 @@ entry *store_lookup_read(db *d, sv key);
 /* Deletes the keys that readers on this thread found expired; call with no
  * shard lock held (cmd.c does after every command). */
 void store_expire_pending(void);
+bool store_expire_has_pending(void);
 /* Write lookup: deletes the key first if it has expired. Write lock held. */
 entry *store_lookup_write(db *d, sv key);
 /* Create or replace key with a string value. keepttl keeps the old expiry;
@@ -508,6 +509,9 @@ extern command cmds_string[], cmds_keys[], cmds_server[];
 
 void cmd_init(void);
 command *cmd_lookup(const char *name, size_t n);
+void cmd_coalesce(bool on);
+bool monitor_active(void);
+void cmd_release_held(void);
 void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
 void cmd_call(struct client *c, command *cmd);         /* lock, run, AOF, unlock */
 void cmd_call_locked(struct client *c, command *cmd, bool fresh); /* locks already held (EXEC) */
@@ -901,7 +905,7 @@ typedef struct server_config {
     long long maxmemory;
     bool conn_thread_tcache;
     int conn_spin_us;         /* busy-poll before a blocking read; -1 auto */
-    bool conn_sched_batch;    /* connection threads run SCHED_BATCH */
+    int conn_sched_batch;     /* SCHED_BATCH_*: when connection threads run SCHED_BATCH */
     /* encodings (t_hash.c, t_list.c) */
     long long hash_max_listpack_entries, hash_max_listpack_value;
     int list_max_listpack_size;
@@ -912,6 +916,7 @@ typedef struct server_config {
     long long set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value;
     long long zset_max_listpack_entries, zset_max_listpack_value;
 } server_config;
+enum { SCHED_BATCH_NO = 0, SCHED_BATCH_YES = 1, SCHED_BATCH_PIPELINED = 2 };
 enum { SUPERVISED_UPSTART = 0, SUPERVISED_SYSTEMD = 1, SUPERVISED_AUTO = 2, SUPERVISED_NO = 3 };
 
 extern server_config cfg;

@@ -368,6 +368,8 @@ entry *store_lookup_read(db *d, sv key)
     return e;
 }
 
+bool store_expire_has_pending(void) { return pending.n > 0; }
+
 void store_expire_pending(void)
 {
     for (int i = 0; i < pending.n; i++) {

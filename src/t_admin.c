@@ -37,6 +37,8 @@ static bool redacted(client *c, int i)
  * MONITOR, lowered to the real count by a walk that found fewer. */
 static _Atomic int nmonitors;
 
+bool monitor_active(void) { return atomic_load_explicit(&nmonitors, memory_order_relaxed) > 0; }
+
 typedef struct monfeed {
     const char *line;  /* "+<time> [db addr] args\r\n" */
     size_t len;
