@@ -100,6 +100,11 @@ static lelem *ring_pop(lring *r, bool left)
     }
     r->count--;
     r->bytes -= sizeof(lelem) + e->len;
+    /* the next pops from this end (the rest of a pipelined batch of LPOPs,
+     * or of this LPOP's count) take the elements beside it: each is its own
+     * allocation, long cold on a big list, so start loading two of them */
+    for (uint64_t k = 0; k < 2 && k < r->count; k++)
+        __builtin_prefetch(left ? RAT(r, k) : RAT(r, r->count - 1 - k));
     return e;
 }
 
