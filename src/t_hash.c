@@ -70,7 +70,11 @@ static void ht_resize(hdict *d, uint64_t nsize)
 {
     hfield **nt = calloc(nsize, sizeof(hfield *));
     if (!nt) return;
+    /* every field is a cache miss and the key's shard is locked: fetch the
+     * chain heads a few buckets ahead so the misses overlap */
+    enum { AHEAD = 8 };
     for (uint64_t i = 0; i < d->size; i++) {
+        if (i + AHEAD < d->size && d->table[i + AHEAD]) __builtin_prefetch(d->table[i + AHEAD], 1);
         hfield *f = d->table[i];
         while (f) {
             hfield *next = f->next;
@@ -101,6 +105,10 @@ static int ht_set(hdict *d, sv f, sv v)
     uint32_t h = fhash(f);
     hfield **pp = ht_link(d, f, h);
     hfield *old = *pp;
+    if (old && old->vlen == v.n) { /* same size: overwrite in place */
+        memmove(old->data + old->flen, v.p, v.n);
+        return 0;
+    }
     hfield *n = hf_new(f, v, h);
     if (old) {
         n->next = old->next;

@@ -25,6 +25,33 @@ START_TEST(test_commands)
 }
 END_TEST
 
+/* The table encoding overwrites a value of the same size in place and
+ * replaces the field's node otherwise: either way the hash keeps one field
+ * with the new value, HSET answers 0, and the memory estimate follows. */
+START_TEST(test_table_overwrite)
+{
+    cmdrun_setup();
+    client *c = cmdrun_client();
+    cfg.hash_max_listpack_entries = 2;
+    cmdrun(c, "HSET h a 1 b 2 c 3");
+    ck_assert_str_eq(cmdrun(c, "OBJECT ENCODING h"), "$9\r\nhashtable\r\n");
+    long long m0 = cmdrunf_int(c, "MEMORY USAGE h");
+    ck_assert_str_eq(cmdrun(c, "HSET h b x"), ":0\r\n");
+    ck_assert_str_eq(cmdrun(c, "HGET h b"), "$1\r\nx\r\n");
+    ck_assert_int_eq(cmdrunf_int(c, "MEMORY USAGE h"), m0);
+    ck_assert_str_eq(cmdrun(c, "HSET h b longer-value"), ":0\r\n");
+    ck_assert_str_eq(cmdrun(c, "HGET h b"), "$12\r\nlonger-value\r\n");
+    ck_assert_int_gt(cmdrunf_int(c, "MEMORY USAGE h"), m0);
+    ck_assert_str_eq(cmdrun(c, "HSET h b y"), ":0\r\n");
+    ck_assert_str_eq(cmdrun(c, "HLEN h"), ":3\r\n");
+    ck_assert_str_eq(cmdrun(c, "HGETALL h"),
+                     "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    ck_assert_str_eq(cmdrun(c, "HINCRBY h a 7"), ":8\r\n");
+    ck_assert_str_eq(cmdrun(c, "HINCRBY h a 2"), ":10\r\n");
+    cmdrun_free(c);
+}
+END_TEST
+
 START_TEST(test_conversion_thresholds)
 {
     cmdrun_setup();
@@ -122,6 +149,7 @@ Suite *make_suite_hash(void)
     tcase_add_checked_fixture(tc, NULL, cmdrun_flush);
     tcase_add_test(tc, test_commands);
     tcase_add_test(tc, test_conversion_thresholds);
+    tcase_add_test(tc, test_table_overwrite);
     tcase_add_test(tc, test_binary_large);
     tcase_add_test(tc, test_objtype_hooks);
     suite_add_tcase(s, tc);
