@@ -605,12 +605,20 @@ static ssize_t read_nowait(int fd, char *p, size_t room, int spin)
 #define PIPELINED_ON 8
 static _Thread_local bool tl_sched_batch;
 
+static _Atomic bool sched_batch_refused; /* a sandbox said no: stop asking */
+
 static void sched_batch_set(bool on)
 {
 #ifdef SCHED_BATCH
-    if (tl_sched_batch == on) return;
+    if (tl_sched_batch == on || atomic_load_explicit(&sched_batch_refused, memory_order_relaxed)) return;
     struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), on ? SCHED_BATCH : SCHED_OTHER, &sp) == 0) tl_sched_batch = on;
+    int r = pthread_setschedparam(pthread_self(), on ? SCHED_BATCH : SCHED_OTHER, &sp);
+    if (r == 0) {
+        tl_sched_batch = on;
+    } else if (!atomic_exchange(&sched_batch_refused, true)) {
+        log_notice("conn-sched-batch: can't set SCHED_BATCH (%s); connection threads stay SCHED_OTHER",
+                   strerror(r));
+    }
 #else
     UNUSED(on);
 #endif
