@@ -44,8 +44,8 @@ START_TEST(test_table_overwrite)
     ck_assert_int_gt(cmdrunf_int(c, "MEMORY USAGE h"), m0);
     ck_assert_str_eq(cmdrun(c, "HSET h b y"), ":0\r\n");
     ck_assert_str_eq(cmdrun(c, "HLEN h"), ":3\r\n");
-    ck_assert_str_eq(cmdrun(c, "HGETALL h"),
-                     "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    /* a table's order is the hash's (seeded per process): ask by name */
+    ck_assert_str_eq(cmdrun(c, "HMGET h a b c"), "*3\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n3\r\n");
     ck_assert_str_eq(cmdrun(c, "HINCRBY h a 7"), ":8\r\n");
     ck_assert_str_eq(cmdrun(c, "HINCRBY h a 2"), ":10\r\n");
     cmdrun_free(c);
