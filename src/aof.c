@@ -27,7 +27,8 @@
  * It looks at the atomic written/synced positions first, without amu, so
  * after a write the connections it covered go on without the mutex. The
  * writer wakes only the waiters its step covered; when it leaves with
- * records still unwritten, the oldest waiter left becomes the next writer.
+ * records still unwritten, one of the waiters left (the latest to sleep)
+ * becomes the next writer and writes them all.
  * (Waking every sleeper at every step woke each one about twice for
  * nothing: 4.2 context switches and 4 futex calls per request under
  * appendfsync always at 50 clients.)
@@ -41,7 +42,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +137,6 @@ static void reset_written(void)
 
 static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
-
 static buf abuf;                 /* appended, not yet taken by a writer */
 static uint64_t next_lsn;        /* last LSN handed out */
 static uint64_t appended_pos;    /* stream bytes appended since start */
@@ -169,7 +168,12 @@ typedef struct awaiter {
 static awaiter *waiters;           /* under amu */
 static _Thread_local awaiter tl_waiter;
 
-static uint64_t have_pos(void);
+/* What a waiter needs: its records written, or synced under always. */
+static uint64_t have_pos(void)
+{
+    int mode = atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed);
+    return mode == FS_ALWAYS ? atomic_load(&synced_pos) : atomic_load(&written_pos);
+}
 
 static void futex_wake1(_Atomic uint32_t *w)
 {
@@ -207,7 +211,9 @@ static void writer_progress(void)
 }
 
 /* The writer of the moment leaves while others still wait for records it
- * did not cover: the oldest of them becomes the next writer. amu held. */
+ * did not cover: one of them (the head of the list, the latest to sleep)
+ * becomes the next writer; it writes everything appended, so which one
+ * does not matter. amu held. */
 static void writer_hand_off(void)
 {
     if (writer_busy || !waiters) return;
@@ -216,7 +222,6 @@ static void writer_hand_off(void)
     w->listed = false;
     futex_wake1(&w->word);
 }
-
 
 /* manifest (snapshot thread and start-up only) */
 static pthread_mutex_t man_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -714,12 +719,6 @@ static void writer_run(void)
 }
 
 #define WRITER_ROUNDS 3
-
-static uint64_t have_pos(void)
-{
-    int mode = atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed);
-    return mode == FS_ALWAYS ? atomic_load(&synced_pos) : atomic_load(&written_pos);
-}
 
 static void wait_for_pos(uint64_t pos)
 {

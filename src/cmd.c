@@ -370,8 +370,7 @@ void cmd_call(client *c, command *cmd)
     c->prop_count = 0;
     c->prop_custom = false;
     int64_t t0 = stats_begin(cmd, false);
-    if (cmd->flags & CMD_NOLOCK) {
-        cmd_release_held();
+    if (cmd->flags & CMD_NOLOCK) { /* cmd_dispatch let go of any kept lock */
         cmd->proc(c);
         if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
     } else {
@@ -400,10 +399,9 @@ void cmd_call(client *c, command *cmd)
         cmd->proc(c);
         if (write) aof_feed(c, cmd, idx, n);
         store_hash_memo_clear();
-        /* held.on here means the held lock is this command's one lock */
-        if (held.on && (store_expire_has_pending() ||
-                        (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_BLOCKED)))
-            held.on = false;
+        /* held.on here means the held lock is this command's one lock (a
+         * blocking command never keeps one: it may wait in block_wait) */
+        if (held.on && store_expire_has_pending()) held.on = false;
         if (!held.on) unlock_keys(c, idx, n);
         if (idx != sbuf) free(idx);
     }
