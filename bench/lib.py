@@ -45,6 +45,37 @@ def env_int(name, default):
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "no", "false")
 
 
+def _cpu_list(text):
+    """"0-2,5" -> {0, 1, 2, 5}"""
+    out = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _pin_from_env():
+    """BENCH_PIN="SERVERS:CLIENTS" (CPU lists, e.g. "1:0"): both servers
+    run on SERVERS, this driver and everything it starts besides the
+    servers (redis-benchmark, loaders) on CLIENTS. None when unset."""
+    v = os.environ.get("BENCH_PIN", "").strip()
+    if not v:
+        return None
+    try:
+        srv, cli = (_cpu_list(x) for x in v.split(":"))
+    except ValueError:
+        sys.exit(f"bench: BENCH_PIN={v!r} is not SERVER_CPUS:CLIENT_CPUS")
+    have = os.sched_getaffinity(0)
+    if not srv or not cli or not (srv | cli) <= have:
+        sys.exit(f"bench: BENCH_PIN={v!r} names CPUs outside {sorted(have)}")
+    return v, srv, cli
+
+
+PIN = _pin_from_env()
+if PIN:
+    os.sched_setaffinity(0, PIN[2])
+
+
 def quick_or(full, quick):
     """The full-run value, or the quick-mode one under BENCH_QUICK=1."""
     return quick if QUICK else full
@@ -230,6 +261,12 @@ def _child_setup():
         pass
 
 
+def _server_setup():
+    _child_setup()
+    if PIN:
+        os.sched_setaffinity(0, PIN[1])
+
+
 class ServerSpec:
     """How to start one side of a comparison.
 
@@ -287,7 +324,7 @@ class Server:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=logf,
                     stderr=subprocess.STDOUT, cwd=self.dir,
-                    start_new_session=True, preexec_fn=_child_setup)
+                    start_new_session=True, preexec_fn=_server_setup)
             except OSError as e:
                 shutil.rmtree(self.dir, ignore_errors=True)
                 raise RuntimeError(f"{self.label}: cannot run {argv[0]}: {e}")
