@@ -72,6 +72,7 @@ def _pin_from_env():
 
 
 PIN = _pin_from_env()
+CPUS_BEFORE_PIN = len(os.sched_getaffinity(0))
 if PIN:
     os.sched_setaffinity(0, PIN[2])
 
@@ -777,10 +778,7 @@ def cpu_model():
 
 
 def machine_facts():
-    try:
-        ncpu = len(os.sched_getaffinity(0))
-    except AttributeError:
-        ncpu = os.cpu_count()
+    ncpu = CPUS_BEFORE_PIN  # the machine's, not what BENCH_PIN left us
     mem = "?"
     try:
         with open("/proc/meminfo") as f:
