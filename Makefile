@@ -16,7 +16,7 @@ OPT ?= -O2
 
 # Debian packages the build and the tests use
 DEPS = gcc make autoconf pkg-config check libsubunit-dev libjemalloc-dev \
-       redis-tools python3-redis netcat-openbsd groff-base procps
+       redis-server redis-tools python3-redis netcat-openbsd groff-base procps
 BENCH_DEPS = redis-server redis-tools python3 procps
 
 .DEFAULT_GOAL := all

@@ -569,13 +569,13 @@ static void llen_command(client *c)
 static void lindex_command(client *c)
 {
     long long idx;
-    if (!parse_ll(c, c->argv[2], &idx)) return;
     entry *e;
-    if (!lookup_read(c, c->argv[1], &e)) return;
+    if (!lookup_read(c, c->argv[1], &e)) return; /* the key first, as Redis */
     if (!e) {
         reply_null(c);
         return;
     }
+    if (!parse_ll(c, c->argv[2], &idx)) return;
     void *l = ent_ptr(e);
     long long len = (long long)llen(l);
     if (idx < 0) idx += len;
@@ -586,13 +586,13 @@ static void lindex_command(client *c)
 static void lset_command(client *c)
 {
     long long idx;
-    if (!parse_ll(c, c->argv[2], &idx)) return;
     entry *e;
-    if (!lookup_write(c, c->argv[1], &e)) return;
+    if (!lookup_write(c, c->argv[1], &e)) return; /* the key first, as Redis */
     if (!e) {
         reply_error(c, "ERR no such key");
         return;
     }
+    if (!parse_ll(c, c->argv[2], &idx)) return;
     long long len = list_len(e);
     if (idx < 0) idx += len;
     if (idx < 0 || idx >= len) {
@@ -824,14 +824,15 @@ static void lpos_command(client *c)
                 return;
             }
         } else if (sv_eqci(o, "count") && more) {
-            if (!parse_ll(c, c->argv[++j], &count)) return;
-            if (count < 0) {
+            /* Redis gives this one message for any bad COUNT or MAXLEN */
+            sv a = c->argv[++j];
+            if (!util_str2ll(a.p, a.n, &count) || count < 0) {
                 reply_error(c, "ERR COUNT can't be negative");
                 return;
             }
         } else if (sv_eqci(o, "maxlen") && more) {
-            if (!parse_ll(c, c->argv[++j], &maxlen)) return;
-            if (maxlen < 0) {
+            sv a = c->argv[++j];
+            if (!util_str2ll(a.p, a.n, &maxlen) || maxlen < 0) {
                 reply_error(c, "ERR MAXLEN can't be negative");
                 return;
             }

@@ -350,10 +350,7 @@ static void decrby_command(client *c)
 static void incrbyfloat_command(client *c)
 {
     long double by, v = 0;
-    if (!util_str2ld(c->argv[2].p, c->argv[2].n, &by)) {
-        reply_error(c, ERR_NOTFLOAT);
-        return;
-    }
+    /* Redis's order: the key's type, its value, then the increment */
     entry *e = store_lookup_write(c->db, c->argv[1]);
     if (e) {
         if (e->type != OBJ_STRING) {
@@ -364,6 +361,10 @@ static void incrbyfloat_command(client *c)
             reply_error(c, ERR_NOTFLOAT);
             return;
         }
+    }
+    if (!util_str2ld(c->argv[2].p, c->argv[2].n, &by)) {
+        reply_error(c, ERR_NOTFLOAT);
+        return;
     }
     v += by;
     if (isnan(v) || isinf(v)) {

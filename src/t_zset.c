@@ -1173,7 +1173,14 @@ static void zpop_generic(client *c, bool max)
     }
     long long count = -1;
     if (c->argc == 3 && !arg_positive(c, c->argv[2], &count, NULL)) return;
-    if (count == 0) {
+    if (count == 0) { /* as Redis: the key's type is still checked */
+        bool wrong;
+        lookup_typed(c, c->argv[1], OBJ_ZSET, false, &wrong);
+        if (wrong) {
+            reply_err_wrongtype(c);
+            cmd_propagate_none(c);
+            return;
+        }
         reply_array(c, 0);
         cmd_propagate_none(c);
         return;
@@ -1703,11 +1710,12 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
             pack *pk = zpk_new();
             for (uint64_t i = 0; i < cnt; i++) {
                 znode *x = nodes[i];
-                uint32_t hl = pk_varint_len(x->h.len), sl = pk_score_len(x->score);
+                double sc = x->score == 0 ? 0.0 : x->score; /* no sign on a packed zero (zpk_insert) */
+                uint32_t hl = pk_varint_len(x->h.len), sl = pk_score_len(sc);
                 char *d = pack_open(&pk, pk->used, hl + x->h.len + sl);
                 pk_varint_put(d, x->h.len);
                 memcpy(d + hl, zn_member(x), x->h.len);
-                pk_score_put(d + hl + x->h.len, x->score);
+                pk_score_put(d + hl + x->h.len, sc);
                 pk->count++;
             }
             md_clear(&a.d, free_mnode);

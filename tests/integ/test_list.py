@@ -397,3 +397,21 @@ def test_list_python_and_cli(srv):
     assert srv.cli("RPUSH", "q", "three").strip() == "2"
     assert srv.cli("LRANGE", "q", "0", "-1", tty=True) == '1) "two"\n2) "three"\n'
     assert srv.cli("LPOP", "nokey", tty=True) == "(nil)\n"
+
+
+def test_check_order_as_redis(srv):
+    """Which check answers first when two fail (found by the differential
+    test): LINDEX and LSET look at the key before the index, LPOS words a
+    bad COUNT or MAXLEN as a negative one."""
+    c = srv.conn()
+    assert c.cmd("SET", "s", "x") == OK
+    assert c.cmd("LINDEX", "s", "nan") == WRONGTYPE
+    assert c.cmd("LINDEX", "missing", "nan") is None
+    assert c.cmd("LSET", "s", "nan", "v") == WRONGTYPE
+    assert c.cmd("LSET", "missing", "nan", "v") == Err(b"ERR no such key")
+    assert c.cmd("RPUSH", "l", "a") == 1
+    assert c.cmd("LINDEX", "l", "nan") == NOT_INT
+    assert c.cmd("LSET", "l", "nan", "v") == NOT_INT
+    assert c.cmd("LPOS", "l", "a", "COUNT", "1.5") == Err(b"ERR COUNT can't be negative")
+    assert c.cmd("LPOS", "l", "a", "MAXLEN", "x") == Err(b"ERR MAXLEN can't be negative")
+    assert c.cmd("LPOS", "l", "a", "RANK", "x") == NOT_INT

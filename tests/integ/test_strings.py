@@ -445,3 +445,14 @@ def test_redis_py_string_api(srv):
             p.get("pk%d" % i)
         res = p.execute()
     assert res == [x for i in range(100) for x in (True, str(i).encode())]
+
+
+def test_incrbyfloat_checks_the_key_first(srv):
+    # Redis: the key's type, then its value, then the increment
+    c = srv.conn()
+    assert c.cmd("RPUSH", "l", "a") == 1
+    assert c.cmd("INCRBYFLOAT", "l", "abc") == Err(b"WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert c.cmd("SET", "s", "word") == OK
+    assert c.cmd("INCRBYFLOAT", "s", "abc") == NOT_FLOAT
+    assert c.cmd("INCRBYFLOAT", "missing", "abc") == NOT_FLOAT
+    assert c.cmd("INCRBY", "l", "abc") == NOT_INT  # INCRBY parses first, as Redis

@@ -564,3 +564,20 @@ def test_random_model(srv):
         assert c.cmd("ZRANGE", key, "0", "-1") == [x for x, _ in items]
         for rank, (x, _) in enumerate(items):
             assert c.cmd("ZRANK", key, x) == rank
+
+
+def test_differential_findings(srv):
+    """What the differential test found: ZPOPMIN with count 0 still checks
+    the type; a packed sorted set stored by ZUNIONSTORE keeps no sign on a
+    zero score (Redis's listpack), while ZUNION's reply does."""
+    c = srv.conn()
+    assert c.cmd("SET", "s", "x") == OK
+    assert c.cmd("ZPOPMIN", "s", "0") == WRONGTYPE
+    assert c.cmd("ZPOPMAX", "s", "0") == WRONGTYPE
+    assert c.cmd("ZPOPMIN", "missing", "0") == []
+    assert c.cmd("ZADD", "src", "0", "a", "1", "b") == 2
+    assert c.cmd("ZUNIONSTORE", "d", "1", "src", "WEIGHTS", "-1") == 2
+    assert c.cmd("ZRANGE", "d", "0", "-1", "WITHSCORES") == [b"b", b"-1", b"a", b"0"]
+    assert c.cmd("ZINTERSTORE", "d", "1", "src", "WEIGHTS", "-1") == 2
+    assert c.cmd("ZSCORE", "d", "a") == b"0"
+    assert c.cmd("ZUNION", "1", "src", "WEIGHTS", "-1", "WITHSCORES") == [b"b", b"-1", b"a", b"-0"]
