@@ -480,22 +480,50 @@ static void setrange_command(client *c)
 }
 
 /* LCS key1 key2 [LEN]: the longest common subsequence of two strings. */
+/* One run of the common subsequence: a[as..ae] == b[bs..be]. */
+typedef struct lcs_run {
+    size_t as, ae, bs, be;
+} lcs_run;
+
+/* LCS a b [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN], as Redis 7.0: the
+ * keys' types are checked before the options. The table is the classic
+ * dynamic program; walking it back from the ends (up when the cell above
+ * is larger, else left, as Redis walks it) yields the subsequence from its
+ * last byte to its first, and the runs IDX reports are its maximal
+ * diagonal stretches, last one first. */
 static void lcs_command(client *c)
 {
-    bool getlen = false;
-    for (int j = 3; j < c->argc; j++) {
-        if (sv_eqci(c->argv[j], "len")) {
-            getlen = true;
-        } else {
-            reply_err_syntax(c);
-            return;
-        }
-    }
     bool w1, w2;
     entry *ea = lookup_string(c, c->argv[1], &w1);
     entry *eb = lookup_string(c, c->argv[2], &w2);
     if (w1 || w2) {
         reply_error(c, "ERR The specified keys must contain string values");
+        return;
+    }
+    bool getlen = false, getidx = false, withlen = false;
+    long long minlen = 0;
+    for (int j = 3; j < c->argc; j++) {
+        sv o = c->argv[j];
+        if (sv_eqci(o, "len")) {
+            getlen = true;
+        } else if (sv_eqci(o, "idx")) {
+            getidx = true;
+        } else if (sv_eqci(o, "withmatchlen")) {
+            withlen = true;
+        } else if (sv_eqci(o, "minmatchlen") && j + 1 < c->argc) {
+            sv v = c->argv[++j];
+            if (!util_str2ll(v.p, v.n, &minlen)) {
+                reply_err_int(c);
+                return;
+            }
+            if (minlen < 0) minlen = 0;
+        } else {
+            reply_err_syntax(c);
+            return;
+        }
+    }
+    if (getidx && getlen) {
+        reply_error(c, "ERR If you want both the length and indexes, please just use IDX.");
         return;
     }
     sv a = ea ? ent_strsv(ea) : (sv){"", 0};
@@ -518,26 +546,61 @@ static void lcs_command(client *c)
     uint32_t len = LCS(a.n, b.n);
     if (getlen) {
         reply_int(c, len);
-    } else {
-        char *res = malloc(len + 1);
-        if (!res) abort();
-        size_t i = a.n, j = b.n, k = len;
-        while (i > 0 && j > 0) {
-            if (a.p[i - 1] == b.p[j - 1]) {
-                res[--k] = a.p[i - 1];
-                i--;
-                j--;
-            } else if (LCS(i - 1, j) > LCS(i, j - 1)) {
-                i--;
-            } else {
-                j--;
+        free(t);
+        return;
+    }
+    char *res = malloc(len + 1);
+    lcs_run *runs = getidx ? malloc(sizeof(lcs_run) * (len ? len : 1)) : NULL;
+    if (!res || (getidx && !runs)) abort();
+    size_t nruns = 0, i = a.n, j = b.n, k = len;
+    bool open = false;
+    lcs_run cur = {0, 0, 0, 0};
+    while (i > 0 && j > 0) {
+        if (a.p[i - 1] == b.p[j - 1]) {
+            res[--k] = a.p[i - 1];
+            if (!open) {
+                cur.ae = i - 1;
+                cur.be = j - 1;
+                open = true;
             }
+            cur.as = i - 1;
+            cur.bs = j - 1;
+            i--;
+            j--;
+            if (i > 0 && j > 0) continue; /* the run may go on */
+        } else if (LCS(i - 1, j) > LCS(i, j - 1)) {
+            i--;
+        } else {
+            j--;
         }
-        reply_bulk(c, res, len);
-        free(res);
+        if (open) { /* the run ended: a step off the diagonal, or an edge */
+            if (getidx && cur.ae - cur.as + 1 >= (size_t)minlen) runs[nruns++] = cur;
+            open = false;
+        }
     }
     free(t);
 #undef LCS
+    if (!getidx) {
+        reply_bulk(c, res, len);
+    } else {
+        reply_map(c, 2);
+        reply_bulk(c, "matches", 7);
+        reply_array(c, (long)nruns);
+        for (size_t r = 0; r < nruns; r++) {
+            reply_array(c, withlen ? 3 : 2);
+            reply_array(c, 2);
+            reply_int(c, (long long)runs[r].as);
+            reply_int(c, (long long)runs[r].ae);
+            reply_array(c, 2);
+            reply_int(c, (long long)runs[r].bs);
+            reply_int(c, (long long)runs[r].be);
+            if (withlen) reply_int(c, (long long)(runs[r].ae - runs[r].as + 1));
+        }
+        reply_bulk(c, "len", 3);
+        reply_int(c, len);
+    }
+    free(runs);
+    free(res);
 }
 
 command cmds_string[] = {

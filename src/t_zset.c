@@ -1522,9 +1522,9 @@ static void inter_cb(void *ctx, sv m, double sc)
         } else if (!src_score(&a->srcs[j], m, &o)) {
             return;
         }
-        double w = o * a->srcs[j].weight;
-        if (isnan(w)) w = 0;
-        v = aggregate(a->agg, v, w);
+        /* a NaN product (inf x 0) is not reset here, as Redis: SUM turns
+         * the total to 0, MIN and MAX keep what they had */
+        v = aggregate(a->agg, v, o * a->srcs[j].weight);
     }
     acc_put(a, m, v);
 }

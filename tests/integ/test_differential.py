@@ -185,9 +185,9 @@ def zset_cmd(rng):
 def hash_cmd(rng):
     k = rng.choice(KEYS)
     c = rng.choice(["HSET", "HSET", "HGET", "HDEL", "HLEN", "HEXISTS", "HINCRBY", "HINCRBYFLOAT",
-                    "HMGET", "HGETALL", "HKEYS", "HVALS", "HSETNX", "HSTRLEN"])
+                    "HMGET", "HGETALL", "HKEYS", "HVALS", "HSETNX", "HSTRLEN", "HMSET"])
     f = rng.choice(MEMBERS)
-    if c == "HSET":
+    if c in ("HSET", "HMSET"):
         args = []
         for _ in range(rng.randint(1, 3)):
             args += [rng.choice(MEMBERS), rng.choice(MEMBERS + SCORES)]
@@ -208,7 +208,14 @@ def hash_cmd(rng):
 def list_cmd(rng):
     k = rng.choice(KEYS)
     c = rng.choice(["LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LRANGE", "LINDEX",
-                    "LSET", "LINSERT", "LREM", "LTRIM", "LLEN", "LPOS", "LMOVE"])
+                    "LSET", "LINSERT", "LREM", "LTRIM", "LLEN", "LPOS", "LMOVE", "RPOPLPUSH", "LMPOP"])
+    if c == "RPOPLPUSH":
+        return [c, k, rng.choice(KEYS)]
+    if c == "LMPOP":
+        ks = pick(rng, KEYS)
+        n = str(len(ks)) if rng.random() < 0.95 else number(rng)
+        return ([c, n] + ks + [rng.choice(["LEFT", "RIGHT"])]
+                + (["COUNT", number(rng, -1, 4)] if rng.random() < 0.4 else []))
     if c in ("LPUSH", "RPUSH", "LPUSHX", "RPUSHX"):
         return [c, k] + pick(rng, MEMBERS)
     if c in ("LPOP", "RPOP"):
@@ -243,7 +250,32 @@ def list_cmd(rng):
 def string_cmd(rng):
     k = rng.choice(KEYS)
     c = rng.choice(["SET", "GET", "APPEND", "INCR", "DECR", "INCRBY", "INCRBYFLOAT", "GETRANGE",
-                    "SETRANGE", "STRLEN", "MSET", "MGET", "GETDEL", "SETNX"])
+                    "SETRANGE", "STRLEN", "MSET", "MGET", "GETDEL", "SETNX", "GETSET", "GETEX",
+                    "MSETNX", "DECRBY", "LCS", "SUBSTR", "SETEX", "PSETEX"])
+    if c == "GETSET":
+        return [c, k, rng.choice(MEMBERS)]
+    if c == "GETEX":
+        return [c, k] + rng.choice([[], ["PERSIST"], ["EX", number(rng, -1, 900)], ["PX", "900000"],
+                                    ["EX"], ["KEEPTTL"]])
+    if c == "MSETNX":
+        a = [c]
+        for key in pick(rng, KEYS):
+            a += [key, rng.choice(MEMBERS)]
+        return a
+    if c == "DECRBY":
+        return [c, k, number(rng)]
+    if c == "LCS":
+        a = [c, k, rng.choice(KEYS)]
+        for o, p in (("LEN", 0.3), ("IDX", 0.3), ("WITHMATCHLEN", 0.2)):
+            if rng.random() < p:
+                a.append(o)
+        if rng.random() < 0.2:
+            a += ["MINMATCHLEN", number(rng, -1, 3)]
+        return a
+    if c == "SUBSTR":
+        return [c, k, number(rng, -5, 5), number(rng, -5, 5)]
+    if c in ("SETEX", "PSETEX"):
+        return [c, k, rng.choice(["900", "900000", "0", "-5", "abc"]), rng.choice(MEMBERS)]
     if c == "SET":
         a = [c, k, rng.choice(MEMBERS + SCORES)]
         if rng.random() < 0.2:
@@ -275,7 +307,24 @@ def string_cmd(rng):
 
 def key_cmd(rng):
     c = rng.choice(["TYPE", "EXISTS", "DEL", "RENAME", "RENAMENX", "COPY", "PERSIST", "DBSIZE",
-                    "UNLINK", "KEYS"])
+                    "UNLINK", "KEYS", "EXPIRE", "PEXPIRE", "EXPIREAT", "TTL", "PTTL", "EXPIRETIME",
+                    "TOUCH", "MOVE", "SWAPDB", "SELECT"])
+    if c in ("EXPIRE", "PEXPIRE"):
+        t = rng.choice(["900", "1000", "5000", "0", "-1", "abc", "900000"])
+        return [c, rng.choice(KEYS), t] + ([rng.choice(["NX", "XX", "GT", "LT", "BAD"])]
+                                            if rng.random() < 0.4 else [])
+    if c == "EXPIREAT":
+        return [c, rng.choice(KEYS), rng.choice(["1", "4102444800"])]  # past (deletes), 2100
+    if c in ("TTL", "PTTL", "EXPIRETIME"):
+        return [c, rng.choice(KEYS)]
+    if c == "TOUCH":
+        return [c] + pick(rng, KEYS)
+    if c == "MOVE":
+        return [c, rng.choice(KEYS), rng.choice(["0", "1", "1", "99", "x"])]
+    if c == "SWAPDB":
+        return [c, "0", "1"]
+    if c == "SELECT":
+        return [c, rng.choice(["0", "0", "1"])]
     if c in ("TYPE", "PERSIST"):
         return [c, rng.choice(KEYS)]
     if c in ("EXISTS", "DEL", "UNLINK"):
@@ -283,7 +332,8 @@ def key_cmd(rng):
     if c in ("RENAME", "RENAMENX"):
         return [c, rng.choice(KEYS), rng.choice(KEYS)]
     if c == "COPY":
-        return [c, rng.choice(KEYS), rng.choice(KEYS)] + (["REPLACE"] if rng.random() < 0.5 else [])
+        return ([c, rng.choice(KEYS), rng.choice(KEYS)] + (["DB", rng.choice(["0", "1"])] if rng.random() < 0.3 else [])
+                + (["REPLACE"] if rng.random() < 0.5 else []))
     if c == "DBSIZE":
         return [c]
     return [c, "k*"]
@@ -307,8 +357,15 @@ def next_command(rng):
     return cmd
 
 
+TIMES = {"TTL", "PTTL", "EXPIRETIME"}
+
+
 def normalize(cmd, reply):
     name = cmd[0].upper()
+    if name in TIMES and isinstance(reply, int) and reply > 0:
+        return "a time"  # seconds apart on the two servers
+    if name == "EXEC" and isinstance(reply, list) and len(cmd) == 2:
+        return [normalize(q, r) for q, r in zip(cmd[1], reply)]
     if isinstance(reply, RespSet):
         return ("set", sorted(reply, key=repr))
     if isinstance(reply, RespMap):
@@ -361,6 +418,29 @@ def run_stream(kvd, redis, seed, steps, proto, found=None):
             assert conn.cmd("CONFIG", "SET", name, val if small else default) == Status(b"OK"), name
     history = []
     for step in range(steps):
+        if rng.random() < 0.03:  # a transaction of a few commands
+            queued = [next_command(rng) for _ in range(rng.randint(1, 3))]
+            if any(lex_unspecified(b, q) for q in queued):
+                continue
+            for conn in (a, b):
+                assert conn.cmd("MULTI") == Status(b"OK")
+            for q in queued:
+                qa, qb = a.cmd(*q), b.cmd(*q)
+                assert qa == qb, (seed, step, "queueing", q, qa, qb)
+            last = rng.choice(["EXEC", "EXEC", "EXEC", "DISCARD"])
+            cmd = [last, queued] if last == "EXEC" else [last]
+            ra, rb = a.cmd(last), b.cmd(last)
+            history.append(["MULTI"] + [x for q in queued for x in q + [";"]] + [last])
+            na, nb = normalize(cmd, ra), normalize(cmd, rb)
+            if na != nb:
+                if found is not None:
+                    found.setdefault("MULTI", (seed, proto, history[-1], ra, rb, []))
+                    a.cmd("FLUSHALL")
+                    b.cmd("FLUSHALL")
+                    continue
+                raise AssertionError("seed %d RESP%d step %d: %r\n  kvd:   %r\n  redis: %r"
+                                     % (seed, proto, step, history[-1], ra, rb))
+            continue
         cmd = next_command(rng)
         if lex_unspecified(b, cmd):
             continue

@@ -456,3 +456,30 @@ def test_incrbyfloat_checks_the_key_first(srv):
     assert c.cmd("INCRBYFLOAT", "s", "abc") == NOT_FLOAT
     assert c.cmd("INCRBYFLOAT", "missing", "abc") == NOT_FLOAT
     assert c.cmd("INCRBY", "l", "abc") == NOT_INT  # INCRBY parses first, as Redis
+
+
+def test_lcs(srv):
+    # the examples of Redis's LCS page, then its errors in Redis's order
+    c = srv.conn()
+    assert c.cmd("MSET", "key1", "ohmytext", "key2", "mynewtext") == OK
+    assert c.cmd("LCS", "key1", "key2") == b"mytext"
+    assert c.cmd("LCS", "key1", "key2", "LEN") == 6
+    assert c.cmd("LCS", "key1", "key2", "IDX") == [
+        b"matches", [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], b"len", 6]
+    assert c.cmd("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN") == [
+        b"matches", [[[4, 7], [5, 8], 4]], b"len", 6]
+    assert c.cmd("LCS", "key1", "key2", "idx", "minmatchlen", "-5", "withmatchlen") == [
+        b"matches", [[[4, 7], [5, 8], 4], [[2, 3], [0, 1], 2]], b"len", 6]
+    assert c.cmd("LCS", "key1", "missing", "IDX") == [b"matches", [], b"len", 0]
+    assert c.cmd("LCS", "missing", "missing") == b""
+    assert c.cmd("LCS", "key1", "key2", "IDX", "LEN") == Err(
+        b"ERR If you want both the length and indexes, please just use IDX.")
+    assert c.cmd("LCS", "key1", "key2", "MINMATCHLEN") == SYNTAX
+    assert c.cmd("LCS", "key1", "key2", "MINMATCHLEN", "x") == NOT_INT
+    assert c.cmd("RPUSH", "l", "a") == 1
+    # the type is checked before the options
+    assert c.cmd("LCS", "l", "key2", "BOGUS") == Err(b"ERR The specified keys must contain string values")
+    c3 = srv.conn()
+    c3.cmd("HELLO", "3")
+    r = c3.cmd("LCS", "key1", "key2", "IDX", "WITHMATCHLEN")
+    assert list(r) == [(b"matches", [[[4, 7], [5, 8], 4], [[2, 3], [0, 1], 2]]), (b"len", 6)]

@@ -581,3 +581,19 @@ def test_differential_findings(srv):
     assert c.cmd("ZINTERSTORE", "d", "1", "src", "WEIGHTS", "-1") == 2
     assert c.cmd("ZSCORE", "d", "a") == b"0"
     assert c.cmd("ZUNION", "1", "src", "WEIGHTS", "-1", "WITHSCORES") == [b"b", b"-1", b"a", b"-0"]
+
+
+def test_inter_nan_product(srv):
+    # inf x weight 0 is NaN: ZINTER does not reset it to 0 before adding it
+    # (Redis), so the sum becomes 0; MIN and MAX keep what they had
+    c = srv.conn()
+    assert c.cmd("ZADD", "a", "-inf", "m", "3", "n") == 2
+    assert c.cmd("ZINTER", "3", "a", "a", "a", "WEIGHTS", "0.5", "0.5", "0", "WITHSCORES") == [
+        b"m", b"0", b"n", b"3"]
+    assert c.cmd("ZINTER", "2", "a", "a", "WEIGHTS", "1", "0", "AGGREGATE", "MIN", "WITHSCORES") == [
+        b"m", b"-inf", b"n", b"0"]
+    assert c.cmd("ZINTER", "2", "a", "a", "WEIGHTS", "0", "1", "AGGREGATE", "MAX", "WITHSCORES") == [
+        b"m", b"0", b"n", b"3"]
+    # ZUNION resets each NaN product to 0 first
+    assert c.cmd("ZUNION", "2", "a", "a", "WEIGHTS", "1", "0", "WITHSCORES") == [
+        b"m", b"-inf", b"n", b"3"]
