@@ -829,20 +829,22 @@ static void hscan_command(client *c)
 {
     uint64_t cur;
     if (!scan_cursor_arg(c, c->argv[2], &cur)) return;
+    entry *e;
+    /* Redis's order: the cursor, the key, then the options */
+    if (!lookup_read(c, c->argv[1], &e)) return;
+    if (!e) {
+        reply_array(c, 2);
+        reply_bulk_cstr(c, "0");
+        reply_empty_array(c);
+        return;
+    }
     sv pat = {NULL, 0};
     bool use_pat;
     long long cnt;
     if (!scan_opts(c, 3, &pat, &use_pat, &cnt, NULL)) return;
     long count = cnt > 1000000 ? 1000000 : (long)cnt;
     scan_ctx sc = {c, pat, !use_pat, 0};
-    entry *e;
-    if (!lookup_read(c, c->argv[1], &e)) return;
     reply_array(c, 2);
-    if (!e) {
-        reply_bulk_cstr(c, "0");
-        reply_empty_array(c);
-        return;
-    }
     void *h = ent_ptr(e);
     if (henc(h) == HENC_LP) {
         reply_bulk_cstr(c, "0");

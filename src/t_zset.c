@@ -1764,13 +1764,19 @@ typedef struct zscanacc {
     long long n;
 } zscanacc;
 
-static void zscan_put(zscanacc *a, sv m, double sc)
+/* packed: the score as Redis 7.0's listpack gives it back, an integral
+ * score within +-2^62 as an integer (ZSCAN alone shows the difference:
+ * 123456789012345680, not 1.2345678901234568e+17). */
+static void zscan_put(zscanacc *a, sv m, double sc, bool packed)
 {
     uint32_t l = (uint32_t)m.n;
     buf_append(&a->out, &l, 4);
     buf_append(&a->out, m.p, m.n);
     char tmp[64];
-    l = (uint32_t)util_d2str(tmp, sizeof tmp, sc);
+    if (packed && sc >= -4611686018427387904.0 && sc <= 4611686018427387904.0 && sc == (double)(long long)sc)
+        l = (uint32_t)util_ll2str(tmp, sizeof tmp, (long long)sc);
+    else
+        l = (uint32_t)util_d2str(tmp, sizeof tmp, sc);
     buf_append(&a->out, &l, 4);
     buf_append(&a->out, tmp, l);
     a->n++;
@@ -1780,7 +1786,7 @@ static void zscan_node(void *ctx, mnode *x)
 {
     znode *z = (znode *)x;
     sv m = {zn_member(z), z->h.len};
-    zscan_put(ctx, m, z->score);
+    zscan_put(ctx, m, z->score, false);
 }
 
 static void zscan_command(client *c)
@@ -1814,7 +1820,7 @@ static void zscan_command(client *c)
         ziter it;
         zel x;
         zi_init(&it, z);
-        while (zi_next(&it, &x)) zscan_put(&a, x.m, x.score);
+        while (zi_next(&it, &x)) zscan_put(&a, x.m, x.score, true);
         cursor = 0;
     }
     long keep = 0;

@@ -24,7 +24,13 @@ KVD_ONLY = True  # it starts its own redis-server to compare with
 KEYS = ["k%d" % i for i in range(6)]
 MEMBERS = ["m%d" % i for i in range(8)] + ["1", "2", "10", "-3", "x" * 70, "", "\xe9"]
 SCORES = ["0", "1", "2", "1.5", "-1", "-0", "3e2", "inf", "-inf", "+inf", "0.1", "10"]
+ODD_SCORES = ["1e400", "-1e400", "1e-400", "0x1p3", " 1", "1 ", ".5", "5.", "+1", "-.5", "INF",
+              "Infinity", "-infinity", "1e308", "4.9e-324", "1.7976931348623157e308", "0.30000000000000004",
+              "123456789012345678", "1_0", "0x10", "\t1"]
 BAD_NUMBERS = ["abc", "1.2.3", "", "nan", "1e", "9223372036854775808"]
+ODD_INTS = ["+1", "01", "-0", " 1", "1 ", "9223372036854775807", "-9223372036854775808",
+            "-9223372036854775809", "1.0", "0x1", "00", "-01"]
+GLOB = ["*", "?", "k", "0", "1", "[", "]", "^", "-", "\\", "m"]
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "KEYS"}
 PAIRS_UNORDERED = {"HGETALL"}
 
@@ -35,14 +41,20 @@ def pick(rng, pool, n=None):
 
 
 def number(rng, lo=-3, hi=8):
-    if rng.random() < 0.05:
+    r = rng.random()
+    if r < 0.04:
         return rng.choice(BAD_NUMBERS)
+    if r < 0.07:
+        return rng.choice(ODD_INTS)
     return str(rng.randint(lo, hi))
 
 
 def score(rng):
-    if rng.random() < 0.04:
+    r = rng.random()
+    if r < 0.04:
         return rng.choice(BAD_NUMBERS)
+    if r < 0.10:
+        return rng.choice(ODD_SCORES)
     return rng.choice(SCORES)
 
 
@@ -50,7 +62,7 @@ def score_bound(rng):
     r = rng.random()
     if r < 0.03:
         return rng.choice(BAD_NUMBERS)
-    s = rng.choice(SCORES)
+    s = rng.choice(SCORES) if r < 0.9 else rng.choice(ODD_SCORES)
     return "(" + s if r < 0.35 else s
 
 
@@ -336,10 +348,56 @@ def key_cmd(rng):
                 + (["REPLACE"] if rng.random() < 0.5 else []))
     if c == "DBSIZE":
         return [c]
-    return [c, "k*"]
+    return [c, "".join(rng.choice(GLOB) for _ in range(rng.randint(1, 5)))]
 
 
-GENERATORS = [(set_cmd, 5), (zset_cmd, 8), (hash_cmd, 3), (list_cmd, 3), (string_cmd, 2), (key_cmd, 2)]
+def whole_cmd(rng):
+    """Commands whose reply is random unless it takes everything: a count
+    at least the size, compared as a sorted set."""
+    k = rng.choice(KEYS)
+    c = rng.choice(["SRANDMEMBER", "SPOP", "ZRANDMEMBER", "HRANDFIELD"])
+    a = [c, k, rng.choice(["100", "40"])]
+    if c == "ZRANDMEMBER" and rng.random() < 0.5:
+        a.append("WITHSCORES")
+    if c == "HRANDFIELD" and rng.random() < 0.5:
+        a.append("WITHVALUES")
+    return a
+
+
+def scan_all(conn, cmd):
+    """Runs a SCAN-family command to the end (cursor 0 again); returns its
+    sorted items, or the error."""
+    name, out, cursor = cmd[0], [], b"0"
+    for _ in range(10000):
+        args = [name] + ([cmd[1]] if name != "SCAN" else []) + [cursor] + cmd[2:]
+        r = conn.cmd(*args)
+        if not isinstance(r, list):
+            return r
+        cursor, items = r
+        if name in ("HSCAN", "ZSCAN"):
+            items = [(items[i], items[i + 1]) for i in range(0, len(items), 2)]
+        out += items
+        if cursor == b"0":
+            return sorted(set(out), key=repr)
+    raise AssertionError("%s did not finish" % name)
+
+
+def scan_cmd(rng):
+    c = rng.choice(["SCAN", "SSCAN", "ZSCAN", "HSCAN"])
+    a = [c] if c == "SCAN" else [c, rng.choice(KEYS)]
+    if rng.random() < 0.4:
+        a += ["MATCH", "".join(rng.choice(GLOB) for _ in range(rng.randint(1, 3)))]
+    if rng.random() < 0.4:
+        a += ["COUNT", rng.choice(["1", "2", "10", "0", "-1", "x"])]
+    if c == "SCAN" and rng.random() < 0.3:
+        a += ["TYPE", rng.choice(["set", "zset", "hash", "list", "string", "nosuch"])]
+    return a
+
+
+GENERATORS = [(set_cmd, 5), (zset_cmd, 8), (hash_cmd, 3), (list_cmd, 3), (string_cmd, 2), (key_cmd, 2),
+              (whole_cmd, 1), (scan_cmd, 1)]
+SCANS = {"SCAN", "SSCAN", "ZSCAN", "HSCAN"}
+WHOLE = {"SRANDMEMBER", "SPOP", "ZRANDMEMBER", "HRANDFIELD"}
 
 
 def next_command(rng):
@@ -371,6 +429,10 @@ def normalize(cmd, reply):
     if isinstance(reply, RespMap):
         return ("map", sorted(reply, key=repr))  # (key, value) pairs
     if isinstance(reply, list) and name in UNORDERED:
+        return sorted(reply, key=repr)
+    if isinstance(reply, list) and name in WHOLE:
+        if len(cmd) > 3 and reply and not isinstance(reply[0], list):  # flat pairs (RESP2)
+            return sorted([(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)], key=repr)
         return sorted(reply, key=repr)
     if isinstance(reply, list) and name in PAIRS_UNORDERED:
         return sorted([(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)], key=repr)
@@ -444,7 +506,10 @@ def run_stream(kvd, redis, seed, steps, proto, found=None):
         cmd = next_command(rng)
         if lex_unspecified(b, cmd):
             continue
-        ra, rb = a.cmd(*cmd), b.cmd(*cmd)
+        if cmd[0] in SCANS and len(cmd) > 1:
+            ra, rb = scan_all(a, cmd), scan_all(b, cmd)
+        else:
+            ra, rb = a.cmd(*cmd), b.cmd(*cmd)
         history.append(cmd)
         na, nb = normalize(cmd, ra), normalize(cmd, rb)
         if na != nb or type(ra) is not type(rb):

@@ -347,3 +347,13 @@ def test_hash_redis_cli(srv):
     assert srv.cli("HSET", "h", "name", "kvd").strip() == "1"
     assert srv.cli("HGET", "h", "name").strip() == "kvd"
     assert srv.cli("HGETALL", "h", tty=True) == '1) "name"\n2) "kvd"\n'
+
+
+def test_hscan_checks_the_key_before_options(srv):
+    # Redis: cursor, then key, then options: a missing key answers an empty
+    # scan even with a COUNT it would refuse
+    c = srv.conn()
+    assert c.cmd("HSCAN", "missing", "0", "COUNT", "0") == [b"0", []]
+    assert c.cmd("HSCAN", "missing", "x") == Err(b"ERR invalid cursor")
+    assert c.cmd("HSET", "h", "f", "v") == 1
+    assert c.cmd("HSCAN", "h", "0", "COUNT", "0") == Err(b"ERR syntax error")
