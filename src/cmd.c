@@ -109,7 +109,7 @@ static const struct { int flag; const char *name; } flag_names[] = {
     {CMD_ADMIN, "admin"},       {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
     {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"},   {CMD_STALE, "stale"},
     {CMD_SKIP_MONITOR, "skip_monitor"}, {CMD_FAST, "fast"}, {CMD_NOAUTH, "no_auth"},
-    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_NOMULTI, "no_multicommand"},
+    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_NOMULTI, "no_multi"},
 };
 
 const char **cmd_flag_names(int flags, int *n)

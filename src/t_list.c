@@ -1140,6 +1140,6 @@ command cmds_list[] = {
     {"brpop", brpop_command, -3, W | B, 1, -2, 1, NULL, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", 0, 0, 0, 0},
     {"blmove", blmove_command, 6, W | D | B, 1, 2, 1, NULL, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0", 0, 0, 0, 0},
     {"brpoplpush", brpoplpush_command, 4, W | D | B, 1, 2, 1, NULL, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0", 0, 0, 0, 0},
-    {"blmpop", blmpop_command, -5, W | B, 0, 0, 0, blmpop_getkeys, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", 0, 0, 0, 0},
+    {"blmpop", blmpop_command, -5, W | CMD_BLOCKING, 0, 0, 0, blmpop_getkeys, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

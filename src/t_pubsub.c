@@ -878,10 +878,10 @@ command cmds_pubsub[] = {
     {"unsubscribe", unsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Stops listening to messages posted to channels.", "2.0.0", 0, 0, 0, 0},
     {"psubscribe", psubscribe_command, -2, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Listens for messages published to channels that match one or more patterns.", "2.0.0", 0, 0, 0, 0},
     {"punsubscribe", punsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Stops listening to messages published to channels that match one or more patterns.", "2.0.0", 0, 0, 0, 0},
-    {"ssubscribe", ssubscribe_command, -2, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Listens for messages published to shard channels.", "7.0.0", 0, 0, 0, 0},
-    {"sunsubscribe", sunsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Stops listening to messages posted to shard channels.", "7.0.0", 0, 0, 0, 0},
+    {"ssubscribe", ssubscribe_command, -2, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 1, -1, 1, NULL, "pubsub", "Listens for messages published to shard channels.", "7.0.0", 0, 0, 0, 0},
+    {"sunsubscribe", sunsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 1, -1, 1, NULL, "pubsub", "Stops listening to messages posted to shard channels.", "7.0.0", 0, 0, 0, 0},
     {"publish", publish_command, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Posts a message to a channel.", "2.0.0", 0, 0, 0, 0},
-    {"spublish", spublish_command, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Post a message to a shard channel", "7.0.0", 0, 0, 0, 0},
+    {"spublish", spublish_command, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 1, 1, 1, NULL, "pubsub", "Post a message to a shard channel", "7.0.0", 0, 0, 0, 0},
     {"pubsub", pubsub_command, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "A container for Pub/Sub commands.", "2.8.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -612,15 +612,20 @@ static void command_info(client *c, command *cmd)
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_int(c, cmd->arity);
-    int nf;
-    const char **fl = cmd_flag_names(cmd->flags, &nf);
-    bool movable = cmd->getkeys != NULL; /* keys found by parsing (COMMAND GETKEYS) */
+    /* a container (CONFIG, CLIENT, OBJECT, PUBSUB...) shows no flags and
+     * no keys, as Redis: its subcommands have their own. COMMAND, callable
+     * alone, keeps its own. */
+    bool container = (cmd->subs && cmd->arity != -1) || strcmp(cmd->name, "pubsub") == 0;
+    int nf = 0;
+    const char **fl = container ? NULL : cmd_flag_names(cmd->flags, &nf);
+    bool movable = cmd->getkeys != NULL && !container; /* keys found by parsing (COMMAND GETKEYS) */
+    int first = container ? 0 : cmd->firstkey;
     reply_set(c, nf + movable);
     for (int i = 0; i < nf; i++) reply_status(c, fl[i]);
     if (movable) reply_status(c, "movablekeys");
-    reply_int(c, cmd->firstkey);
-    reply_int(c, cmd->firstkey ? cmd->lastkey : 0);
-    reply_int(c, cmd->firstkey ? cmd->step : 0);
+    reply_int(c, first);
+    reply_int(c, first ? cmd->lastkey : 0);
+    reply_int(c, first ? cmd->step : 0);
     const char *cats[5];
     int nc = 0;
     cats[nc++] = (cmd->flags & CMD_WRITE) ? "@write" : "@read";
@@ -632,7 +637,7 @@ static void command_info(client *c, command *cmd)
     reply_set(c, nc);
     for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
     reply_set(c, 0); /* tips */
-    if (cmd->firstkey) {
+    if (first) {
         reply_array(c, 1);
         reply_map(c, 3);
         reply_bulk_cstr(c, "flags");
@@ -1033,9 +1038,9 @@ static const subcommand latency_subs[] = {
     {"help", 2}, {NULL, 0}};
 
 command cmds_server[] = {
-    {"ping", ping_command, -1, CMD_FAST | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", 0, 0, 0, 0},
-    {"echo", echo_command, 2, CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", 0, 0, 0, 0},
-    {"quit", quit_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Closes the connection.", "1.0.0", 0, 0, 0, 0},
+    {"ping", ping_command, -1, CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", 0, 0, 0, 0},
+    {"echo", echo_command, 2, CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", 0, 0, 0, 0},
+    {"quit", quit_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOSCRIPT | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Closes the connection.", "1.0.0", 0, 0, 0, 0},
     {"auth", auth_command, -2, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Authenticates the connection.", "1.0.0", 0, 0, 0, 0},
     {"hello", hello_command, -1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Handshakes with the Redis server.", "6.0.0", 0, 0, 0, 0},
     {"reset", reset_command, 1, CMD_NOAUTH | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "connection", "Resets the connection.", "6.2.0", 0, 0, 0, 0},

@@ -1886,9 +1886,9 @@ command cmds_zset[] = {
     {"zinter", zinter_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the intersect of multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
     {"zintercard", zintercard_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", 0, 0, 0, 0},
     {"zdiff", zdiff_command, -3, R, 0, 0, 0, numkeys1_keys, "sorted-set", "Returns the difference between multiple sorted sets.", "6.2.0", 0, 0, 0, 0},
-    {"zunionstore", zunionstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the union of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
-    {"zinterstore", zinterstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the intersect of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
-    {"zdiffstore", zdiffstore_command, -4, W | D, 0, 0, 0, numkeys2_store_keys, "sorted-set", "Stores the difference of multiple sorted sets in a key.", "6.2.0", 0, 0, 0, 0},
+    {"zunionstore", zunionstore_command, -4, W | D, 1, 1, 1, numkeys2_store_keys, "sorted-set", "Stores the union of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
+    {"zinterstore", zinterstore_command, -4, W | D, 1, 1, 1, numkeys2_store_keys, "sorted-set", "Stores the intersect of multiple sorted sets in a key.", "2.0.0", 0, 0, 0, 0},
+    {"zdiffstore", zdiffstore_command, -4, W | D, 1, 1, 1, numkeys2_store_keys, "sorted-set", "Stores the difference of multiple sorted sets in a key.", "6.2.0", 0, 0, 0, 0},
     {"zscan", zscan_command, -3, R, 1, 1, 1, NULL, "sorted-set", "Iterates over members and scores of a sorted set.", "2.8.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -552,3 +552,38 @@ def test_against_redis(srv):
             run_stream(srv, redis, seed, 2000, 2 if seed % 2 else 3)
     finally:
         redis.stop()
+
+
+# COMMAND INFO: arity, key positions and the flags clients act on must be
+# Redis's for every command both know; these differ on purpose
+COMMAND_DIFFERENCES = {
+    "zrank": "arity -3: ZRANK ... WITHSCORE is Redis 7.2",
+    "zrevrank": "arity -3: ZREVRANK ... WITHSCORE is Redis 7.2",
+}
+CORE_FLAGS = {b"write", b"readonly", b"denyoom", b"fast", b"blocking", b"movablekeys", b"pubsub",
+              b"admin", b"noscript", b"loading", b"stale", b"no_auth"}
+
+
+def command_facts(conn, name):
+    r = conn.cmd("COMMAND", "INFO", name)[0]
+    return r[1], r[3], r[4], r[5], sorted(bytes(f) for f in r[2] if bytes(f) in CORE_FLAGS)
+
+
+@timeout(120)
+def test_command_info_against_redis(srv):
+    redis = start_redis()
+    try:
+        a, b = srv.conn(), redis.conn()
+        mine = set(bytes(x) for x in a.cmd("COMMAND", "LIST"))
+        theirs = set(bytes(x) for x in b.cmd("COMMAND", "LIST"))
+        diffs = []
+        for name in sorted(mine & theirs):
+            n = name.decode()
+            if n in COMMAND_DIFFERENCES:
+                continue
+            fa, fb = command_facts(a, n), command_facts(b, n)
+            if fa != fb:
+                diffs.append("%s: kvd %r, redis %r" % (n, fa, fb))
+        assert not diffs, "\n".join(diffs)
+    finally:
+        redis.stop()
