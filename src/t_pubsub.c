@@ -648,6 +648,9 @@ static void publish_generic(client *c, bool sharded)
     tl_defer = true;
     long n = pubsub_publish(c->argv[1], c->argv[2], sharded);
     tl_defer = false;
+    /* a RESP3 publisher subscribed to its own channel gets the message
+     * before the count, as from Redis */
+    take_async(c);
     reply_int(c, n);
 }
 
@@ -720,7 +723,10 @@ static void pubsub_command(client *c)
         }
     } else if (sv_eqci(sub, "numpat") && c->argc == 2) {
         reply_int(c, atomic_load_explicit(&reg_counts[K_PATTERN], memory_order_relaxed));
-    } else if (chans || schans || sv_eqci(sub, "numpat") || sv_eqci(sub, "help")) {
+    } else if (chans || schans) { /* arity -2 passed: the command itself refuses more */
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try PUBSUB HELP.",
+                     (int)(sub.n > 128 ? 128 : sub.n), sub.p);
+    } else if (sv_eqci(sub, "numpat") || sv_eqci(sub, "help")) {
         char low[32];
         size_t n = sub.n < sizeof low - 1 ? sub.n : sizeof low - 1;
         for (size_t i = 0; i < n; i++) low[i] = (char)(sub.p[i] | 0x20);
@@ -760,6 +766,15 @@ bool cmd_filter_hook(client *c, command *cmd)
 {
     psstate *ps = c->ext[1];
     if (!ps || ps_total(ps) == 0 || c->proto == PROTO_RESP3) return true;
+    /* Redis checks a subcommand's arity (PUBSUB NUMPAT and HELP take none)
+     * before the context: pubsub_command gives that error */
+    if (strcmp(cmd->name, "pubsub") == 0) {
+        sv sub = c->argv[1];
+        bool known = sv_eqci(sub, "channels") || sv_eqci(sub, "shardchannels") || sv_eqci(sub, "numsub") ||
+                     sv_eqci(sub, "shardnumsub") || sv_eqci(sub, "numpat") || sv_eqci(sub, "help");
+        /* ... and before that, that the subcommand exists */
+        if (!known || (c->argc != 2 && (sv_eqci(sub, "numpat") || sv_eqci(sub, "help")))) return true;
+    }
     if (!allowed_subscribed(cmd)) {
         char full[160];
         if (is_container(cmd->name) && c->argc > 1) {

@@ -375,3 +375,28 @@ def test_concurrent_publish_and_churn(srv):
     assert not errors, errors[:5]
     p = srv.conn()
     wait_for(lambda: p.cmd("PUBSUB", "NUMSUB", "churn") == [b"churn", 0], what="subscribers gone")
+
+
+def test_found_by_differential_streams(srv):
+    # a RESP3 publisher subscribed to its own channel: the message, then the
+    # count (as Redis); PUBSUB's own errors come before the subscribed
+    # context's, and CHANNELS takes one pattern at most
+    s = srv.conn()
+    s.cmd("HELLO", "3")
+    s.send(b"SUBSCRIBE me\r\n")
+    want = b">3\r\n$9\r\nsubscribe\r\n$2\r\nme\r\n:1\r\n"
+    assert s.read_exact(len(want)) == want
+    s.send(b"PUBLISH me hi\r\n")
+    want = b">3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$2\r\nhi\r\n:1\r\n"
+    assert s.read_exact(len(want)) == want
+    r = srv.conn()
+    r.cmd("SUBSCRIBE", "a")
+    assert r.cmd("PUBSUB", "NUMPAT", "x") == Err(b"ERR wrong number of arguments for 'pubsub|numpat' command")
+    assert r.cmd("PUBSUB", "NOPE") == Err(b"ERR unknown subcommand 'NOPE'. Try PUBSUB HELP.")
+    assert r.cmd("PUBSUB", "NUMSUB") == Err(
+        b"ERR Can't execute 'pubsub|numsub': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
+        b"/ PING / QUIT / RESET are allowed in this context")
+    p = srv.conn()
+    assert p.cmd("PUBSUB", "CHANNELS", "a", "b") == Err(
+        b"ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.")
+    assert p.cmd("PUBSUB", "channels", "a") == [b"a"]
