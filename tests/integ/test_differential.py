@@ -1,4 +1,4 @@
-"""Differential test: the same random command streams go to kvd and to
+"""Differential tests: the same random command streams go to kvd and to
 Debian's redis-server (7.0) side by side, and every reply must be the same,
 byte for byte once parsed (errors included), but for the order of replies
 Redis itself leaves unordered (SMEMBERS, HGETALL...), which are sorted
@@ -11,13 +11,16 @@ the error replies are compared too.
 Left out because their replies are random or time-dependent: SPOP,
 SRANDMEMBER, ZRANDMEMBER, TTL/EXPIRE, SCAN cursors, OBJECT ENCODING (Redis
 7.0 has no listpack sets) and ZRANK WITHSCORE (Redis 7.2); lex ranges over
-a sorted set whose scores differ are skipped (Redis: "unspecified"). Skipped when
+a sorted set whose scores differ are skipped (Redis: "unspecified").
+Also compared: COMMAND INFO of every command both know (arity, keys,
+flags), and pub/sub streams (subscriptions, messages, introspection) on a
+subscriber and a publisher connection per server. Skipped when
 redis-server is not installed (`make deps` installs it)."""
 
 import random
 import shutil
 
-from harness import RespMap, RespSet, Server, Status, skip, timeout
+from harness import RespMap, RespSet, Server, Status, encode, skip, timeout
 
 KVD_ONLY = True  # it starts its own redis-server to compare with
 
@@ -585,5 +588,99 @@ def test_command_info_against_redis(srv):
             if fa != fb:
                 diffs.append("%s: kvd %r, redis %r" % (n, fa, fb))
         assert not diffs, "\n".join(diffs)
+    finally:
+        redis.stop()
+
+
+# ---------------------------------------------------------------- pub/sub
+
+CHANNELS = ["c1", "c2", "news.a", "news.b", "x"]
+PATTERNS = ["news.*", "c?", "*", "[cx]*", "nomatch"]
+
+
+def pubsub_cmd(rng):
+    c = rng.choice(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PUBLISH", "PUBLISH",
+                    "SSUBSCRIBE", "SUNSUBSCRIBE", "SPUBLISH", "PUBSUB", "GET", "PING"])
+    if c in ("SUBSCRIBE", "SSUBSCRIBE"):
+        return [c] + [rng.choice(CHANNELS) for _ in range(rng.randint(1, 3))]
+    if c in ("UNSUBSCRIBE", "SUNSUBSCRIBE"):
+        return [c] + [rng.choice(CHANNELS) for _ in range(rng.randint(0, 2))]
+    if c == "PSUBSCRIBE":
+        return [c] + [rng.choice(PATTERNS) for _ in range(rng.randint(1, 2))]
+    if c == "PUNSUBSCRIBE":
+        return [c] + [rng.choice(PATTERNS) for _ in range(rng.randint(0, 2))]
+    if c in ("PUBLISH", "SPUBLISH"):
+        return [c, rng.choice(CHANNELS), rng.choice(["m1", "m2", ""])]
+    if c == "PUBSUB":
+        return [c, rng.choice(["CHANNELS", "NUMSUB", "NUMPAT", "SHARDCHANNELS", "SHARDNUMSUB", "NOPE"])] + \
+            [rng.choice(CHANNELS + PATTERNS) for _ in range(rng.randint(0, 2))]
+    if c == "PING":
+        return [c] + (["hi"] if rng.random() < 0.5 else [])
+    return [c, "k"]
+
+
+def until_pong(conn, proto):
+    """Everything the connection sends up to the reply to a PING sent now."""
+    conn.send(b"*2\r\n$4\r\nPING\r\n$7\r\nbarrier\r\n")
+    out = []
+    for _ in range(1000):
+        r = conn.read_reply(timeout=10)
+        if r == [b"pong", b"barrier"] or r == b"barrier":
+            return out
+        out.append(r)
+    raise AssertionError("no PONG")
+
+
+def pubsub_normalize(cmd, replies):
+    out, run = [], []
+    for x in replies + [None]:
+        # several patterns matching one message come in the server's own
+        # (hash) order, as do the channels of an UNSUBSCRIBE of all
+        if isinstance(x, list) and x and x[0] == b"pmessage":
+            run.append(x)
+            continue
+        out += sorted(run, key=repr)
+        run = []
+        if x is None:
+            break
+        if cmd[0] == "PUBSUB" and isinstance(x, list):
+            x = sorted(x, key=repr)
+        out.append(x)
+    if len(cmd) == 1 and cmd[0].endswith("UNSUBSCRIBE"):
+        lists = [x for x in out if isinstance(x, list)]
+        return sorted(repr(x[1]) for x in lists), [x[2] for x in lists]
+    return out
+
+
+@timeout(240)
+def test_pubsub_against_redis(srv):
+    """Random (un)subscriptions, publishes and introspection on a
+    subscriber and a publisher connection per server: every reply and every
+    message delivered must match, in order (a PING after each command
+    fences what a connection has received)."""
+    redis = start_redis()
+    try:
+        for seed in range(1, 25):
+            rng = random.Random(seed)
+            proto = 2 if seed % 2 else 3
+            sa, sb, pa, pb = srv.conn(), redis.conn(), srv.conn(), redis.conn()
+            if proto == 3:
+                sa.cmd("HELLO", "3")
+                sb.cmd("HELLO", "3")
+            for step in range(150):
+                cmd = pubsub_cmd(rng)
+                from_pub = cmd[0] in ("PUBLISH", "SPUBLISH", "PUBSUB") and rng.random() < 0.7
+                got = []
+                for s, p in ((sa, pa), (sb, pb)):
+                    conn = p if from_pub else s
+                    conn.send(encode(*cmd))
+                    mine = until_pong(conn, proto)
+                    if from_pub:
+                        mine = mine + ["(subscriber)"] + until_pong(s, proto)
+                    got.append(pubsub_normalize(cmd, mine))
+                assert got[0] == got[1], "seed %d RESP%d step %d %r %s\n  kvd:   %r\n  redis: %r" % (
+                    seed, proto, step, cmd, "publisher" if from_pub else "subscriber", got[0], got[1])
+            for c in (sa, sb, pa, pb):
+                c.close()
     finally:
         redis.stop()
