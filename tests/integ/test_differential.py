@@ -20,7 +20,7 @@ redis-server is not installed (`make deps` installs it)."""
 import random
 import shutil
 
-from harness import RespMap, RespSet, Server, Status, encode, skip, timeout
+from harness import RespMap, RespSet, Server, Status, encode, skip, timeout, wait_for
 
 KVD_ONLY = True  # it starts its own redis-server to compare with
 
@@ -682,5 +682,12 @@ def test_pubsub_against_redis(srv):
                     seed, proto, step, cmd, "publisher" if from_pub else "subscriber", got[0], got[1])
             for c in (sa, sb, pa, pb):
                 c.close()
+            # the next stream starts when both servers have seen the closes
+            for server in (srv, redis):
+                q = server.conn()
+                wait_for(lambda: q.cmd("PUBSUB", "NUMPAT") == 0 and q.cmd("PUBSUB", "CHANNELS") == []
+                         and q.cmd("PUBSUB", "SHARDCHANNELS") == [], timeout=10,
+                         what="the closed subscribers to be gone")
+                q.close()
     finally:
         redis.stop()
