@@ -13,7 +13,7 @@
 
 int sv_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-    int r = memcmp(a, b, an < bn ? an : bn);
+    int r = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
     if (r) return r;
     return an < bn ? -1 : an > bn;
 }

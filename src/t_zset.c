@@ -122,7 +122,7 @@ static int64_t zpk_find(const pack *pk, const char *p, size_t n, double *sc)
     while (off < pk->used) {
         zel e;
         uint32_t l = zpk_entry(pk, off, &e);
-        if (e.m.n == n && memcmp(e.m.p, p, n) == 0) {
+        if (e.m.n == n && (n == 0 || memcmp(e.m.p, p, n) == 0)) {
             if (sc) *sc = e.score;
             return off;
         }
@@ -670,10 +670,12 @@ static void propagate_zrem(client *c, sv key, const zel *v, uint64_t n)
  * rewrites v's views to point into b. */
 static void zv_own(zvec *v, buf *b)
 {
+    static const char empty[1] = "";
     for (uint64_t i = 0; i < v->n; i++) buf_append(b, v->v[i].m.p, v->v[i].m.n);
     size_t off = 0;
     for (uint64_t i = 0; i < v->n; i++) {
-        v->v[i].m.p = b->p + off;
+        /* only empty members: nothing was copied and b->p is still NULL */
+        v->v[i].m.p = b->p ? b->p + off : empty;
         off += v->v[i].m.n;
     }
 }
