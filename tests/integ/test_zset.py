@@ -609,3 +609,13 @@ def test_zscan_packed_integral_scores(srv):
     assert c.cmd("ZSCAN", "z", "0") == [b"0", [b"e", b"0", b"d", b"0.5", b"a", b"123456789012345680",
                                               b"b", b"4611686018427387904", b"c", b"9.2233720368547748e+18"]]
     assert c.cmd("ZSCORE", "z", "a") == b"1.2345678901234568e+17"
+
+
+def test_pop_empty_members(srv):
+    # every popped member empty: under UBSan this once passed NULL to memcmp
+    c = srv.conn()
+    assert c.cmd("ZADD", "z", "1", "", "2", "a") == 2
+    assert c.cmd("ZPOPMIN", "z") == [b"", b"1"]
+    assert c.cmd("ZADD", "z", "0", "") == 1
+    assert c.cmd("ZMPOP", "1", "z", "MIN") == [b"z", [[b"", b"0"]]]
+    assert c.cmd("ZRANGE", "z", "0", "-1", "WITHSCORES") == [b"a", b"2"]
