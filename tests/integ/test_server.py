@@ -292,7 +292,7 @@ def test_client_kill(srv):
     assert c.is_closed(3)
     # the killed client disappears from CLIENT LIST
     d = srv.conn()
-    wait_for(lambda: str(vid).encode() + b" " not in d.cmd("CLIENT", "LIST"), 5,
+    wait_for(lambda: b"id=%d " % vid not in d.cmd("CLIENT", "LIST"), 5,
              what="killed client to leave CLIENT LIST")
 
 
