@@ -663,7 +663,7 @@ static void pubsub_command(client *c)
     sv sub = c->argv[1];
     bool chans = sv_eqci(sub, "channels"), schans = sv_eqci(sub, "shardchannels");
     bool numsub = sv_eqci(sub, "numsub"), snumsub = sv_eqci(sub, "shardnumsub");
-    if (sv_eqci(sub, "help") && c->argc == 2) {
+    if (sv_eqci(sub, "help")) { /* the subcommands' arities: pubsub_subs */
         static const char *const help[] = {
             "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CHANNELS [<pattern>]",
@@ -721,20 +721,11 @@ static void pubsub_command(client *c)
             reply_bulk_sv(c, c->argv[j]);
             reply_int(c, cnt);
         }
-    } else if (sv_eqci(sub, "numpat") && c->argc == 2) {
+    } else if (sv_eqci(sub, "numpat")) {
         reply_int(c, atomic_load_explicit(&reg_counts[K_PATTERN], memory_order_relaxed));
-    } else if (chans || schans) { /* arity -2 passed: the command itself refuses more */
+    } else { /* CHANNELS with more than one pattern: its arity (-2) let it by */
         reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try PUBSUB HELP.",
                      (int)(sub.n > 128 ? 128 : sub.n), sub.p);
-    } else if (sv_eqci(sub, "numpat") || sv_eqci(sub, "help")) {
-        char low[32];
-        size_t n = sub.n < sizeof low - 1 ? sub.n : sizeof low - 1;
-        for (size_t i = 0; i < n; i++) low[i] = (char)(sub.p[i] | 0x20);
-        low[n] = '\0';
-        reply_errorf(c, "ERR wrong number of arguments for 'pubsub|%s' command", low);
-    } else {
-        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try PUBSUB HELP.", (int)(sub.n > 128 ? 128 : sub.n),
-                     sub.p);
     }
 }
 
@@ -749,35 +740,15 @@ static bool allowed_subscribed(command *cmd)
     return false;
 }
 
-/* Container commands are named "name|sub" in this error, as Redis does. */
-static bool is_container(const char *name)
-{
-    static const char *const k[] = {"acl", "client", "cluster", "command", "config", "function", "latency",
-                                    "memory", "module", "object", "pubsub", "script", "slowlog", "xinfo",
-                                    "xgroup", NULL};
-    for (int i = 0; k[i]; i++)
-        if (strcmp(name, k[i]) == 0) return true;
-    return false;
-}
-
 /* In RESP2 (and the text protocol) a subscribed connection accepts only the
  * subscribe family, PING (answered as ["pong", arg]), QUIT and RESET. */
 bool cmd_filter_hook(client *c, command *cmd)
 {
     psstate *ps = c->ext[1];
     if (!ps || ps_total(ps) == 0 || c->proto == PROTO_RESP3) return true;
-    /* Redis checks a subcommand's arity (PUBSUB NUMPAT and HELP take none)
-     * before the context: pubsub_command gives that error */
-    if (strcmp(cmd->name, "pubsub") == 0) {
-        sv sub = c->argv[1];
-        bool known = sv_eqci(sub, "channels") || sv_eqci(sub, "shardchannels") || sv_eqci(sub, "numsub") ||
-                     sv_eqci(sub, "shardnumsub") || sv_eqci(sub, "numpat") || sv_eqci(sub, "help");
-        /* ... and before that, that the subcommand exists */
-        if (!known || (c->argc != 2 && (sv_eqci(sub, "numpat") || sv_eqci(sub, "help")))) return true;
-    }
     if (!allowed_subscribed(cmd)) {
         char full[160];
-        if (is_container(cmd->name) && c->argc > 1) {
+        if (cmd->subs && c->argc > 1) { /* a container: "name|sub", as Redis names it */
             int n = snprintf(full, sizeof full, "%s|", cmd->name);
             size_t m = c->argv[1].n;
             if (m > sizeof full - (size_t)n - 1) m = sizeof full - (size_t)n - 1;
@@ -888,6 +859,12 @@ void notify_keyspace_event(int type_flag, const char *event, db *d, sv key)
 
 /* ---------------------------------------------------------------- table */
 
+/* checked by cmd_dispatch (unknown subcommand, arity) before the
+ * subscribed-context filter, as Redis does */
+static const subcommand pubsub_subs[] = {
+    {"channels", -2}, {"numpat", 2}, {"numsub", -2}, {"shardchannels", -2}, {"shardnumsub", -2}, {"help", 2},
+    {NULL, 0}};
+
 command cmds_pubsub[] = {
     {"subscribe", subscribe_command, -2, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Listens for messages published to channels.", "2.0.0", 0, 0, 0, 0},
     {"unsubscribe", unsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Stops listening to messages posted to channels.", "2.0.0", 0, 0, 0, 0},
@@ -897,6 +874,6 @@ command cmds_pubsub[] = {
     {"sunsubscribe", sunsubscribe_command, -1, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 1, -1, 1, NULL, "pubsub", "Stops listening to messages posted to shard channels.", "7.0.0", 0, 0, 0, 0},
     {"publish", publish_command, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Posts a message to a channel.", "2.0.0", 0, 0, 0, 0},
     {"spublish", spublish_command, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 1, 1, 1, NULL, "pubsub", "Post a message to a shard channel", "7.0.0", 0, 0, 0, 0},
-    {"pubsub", pubsub_command, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "A container for Pub/Sub commands.", "2.8.0", 0, 0, 0, 0},
+    {"pubsub", pubsub_command, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "A container for Pub/Sub commands.", "2.8.0", 0, 0, 0, 0, pubsub_subs},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

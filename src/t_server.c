@@ -209,17 +209,6 @@ __attribute__((weak)) int multi_client_queued(client *c)
     return -1;
 }
 
-/* Redis's container commands: CLIENT LIST shows them as name|subcommand. */
-static bool is_container(const char *name)
-{
-    static const char *const names[] = {"client", "config", "command", "memory", "latency", "slowlog",
-                                        "object", "script", "function", "pubsub", "xinfo", "xgroup",
-                                        "acl", "cluster", "module", NULL};
-    for (int i = 0; names[i]; i++)
-        if (strcmp(names[i], name) == 0) return true;
-    return false;
-}
-
 /* The CLIENT LIST / CLIENT INFO line of x, with Redis 7.0's fields in its
  * order (lib-name and lib-ver, from 7.2, last). me is the client asking:
  * its own line shows the command running now. conn_list_lock held. */
@@ -246,7 +235,7 @@ static void client_info_line(buf *b, client *x, client *me)
     if (x == me && me->argc > 0) {
         command *cur = me->cmd ? me->cmd : me->lastcmd;
         const char *n = cur ? cur->name : "NULL";
-        if (cur && is_container(n) && me->argc > 1 && me->argv[1].n < 40) {
+        if (cur && cur->subs && me->argc > 1 && me->argv[1].n < 40) { /* a container: name|sub */
             int k = snprintf(cmdname, sizeof cmdname, "%s|", n);
             for (size_t i = 0; i < me->argv[1].n; i++) {
                 char ch = me->argv[1].p[i];
@@ -615,7 +604,7 @@ static void command_info(client *c, command *cmd)
     /* a container (CONFIG, CLIENT, OBJECT, PUBSUB...) shows no flags and
      * no keys, as Redis: its subcommands have their own. COMMAND, callable
      * alone, keeps its own. */
-    bool container = (cmd->subs && cmd->arity != -1) || strcmp(cmd->name, "pubsub") == 0;
+    bool container = cmd->subs && cmd->arity != -1;
     int nf = 0;
     const char **fl = container ? NULL : cmd_flag_names(cmd->flags, &nf);
     bool movable = cmd->getkeys != NULL && !container; /* keys found by parsing (COMMAND GETKEYS) */

@@ -479,7 +479,6 @@ static void setrange_command(client *c)
     reply_int(c, e->vlen);
 }
 
-/* LCS key1 key2 [LEN]: the longest common subsequence of two strings. */
 /* One run of the common subsequence: a[as..ae] == b[bs..be]. */
 typedef struct lcs_run {
     size_t as, ae, bs, be;

@@ -131,24 +131,31 @@ static int64_t zpk_find(const pack *pk, const char *p, size_t n, double *sc)
     return -1;
 }
 
-/* Inserts at its sorted place (member absent). */
-static void zpk_insert(pack **pkp, const char *p, size_t n, double score)
+/* Writes the entry p/n, score at byte off (the caller keeps the order). A
+ * packed zero has no sign, as in Redis's listpack. */
+static void zpk_put_at(pack **pkp, uint32_t off, const char *p, size_t n, double score)
 {
-    pack *pk = *pkp;
-    uint32_t off = 0;
-    if (score == 0) score = 0.0; /* a packed zero has no sign, as in Redis's listpack */
-    while (off < pk->used) {
-        zel e;
-        uint32_t l = zpk_entry(pk, off, &e);
-        if (e.score > score || (e.score == score && sv_cmp(e.m.p, e.m.n, p, n) > 0)) break;
-        off += l;
-    }
+    if (score == 0) score = 0.0;
     uint32_t hl = pk_varint_len((uint32_t)n), sl = pk_score_len(score);
     char *dst = pack_open(pkp, off, hl + (uint32_t)n + sl);
     pk_varint_put(dst, (uint32_t)n);
     memcpy(dst + hl, p, n);
     pk_score_put(dst + hl + n, score);
     (*pkp)->count++;
+}
+
+/* Inserts at its sorted place (member absent). */
+static void zpk_insert(pack **pkp, const char *p, size_t n, double score)
+{
+    pack *pk = *pkp;
+    uint32_t off = 0;
+    while (off < pk->used) {
+        zel e;
+        uint32_t l = zpk_entry(pk, off, &e);
+        if (e.score > score || (e.score == score && sv_cmp(e.m.p, e.m.n, p, n) > 0)) break;
+        off += l;
+    }
+    zpk_put_at(pkp, off, p, n, score);
 }
 
 static void zpk_delete_at(pack **pkp, uint32_t off)
@@ -1710,16 +1717,8 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
             if (store_delete(c->db, dst)) store_written(c, c->db, dst);
         } else if (zfits_pack(cnt, maxlen)) {
             pack *pk = zpk_new();
-            for (uint64_t i = 0; i < cnt; i++) {
-                znode *x = nodes[i];
-                double sc = x->score == 0 ? 0.0 : x->score; /* no sign on a packed zero (zpk_insert) */
-                uint32_t hl = pk_varint_len(x->h.len), sl = pk_score_len(sc);
-                char *d = pack_open(&pk, pk->used, hl + x->h.len + sl);
-                pk_varint_put(d, x->h.len);
-                memcpy(d + hl, zn_member(x), x->h.len);
-                pk_score_put(d + hl + x->h.len, sc);
-                pk->count++;
-            }
+            for (uint64_t i = 0; i < cnt; i++) /* sorted already: appended */
+                zpk_put_at(&pk, pk->used, zn_member(nodes[i]), nodes[i]->h.len, nodes[i]->score);
             md_clear(&a.d, free_mnode);
             store_add_ptr(c->db, dst, OBJ_ZSET, pk, -1);
             store_written(c, c->db, dst);
