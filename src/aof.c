@@ -31,7 +31,10 @@
  * becomes the next writer and writes them all.
  * (Waking every sleeper at every step woke each one about twice for
  * nothing: 4.2 context switches and 4 futex calls per request under
- * appendfsync always at 50 clients.)
+ * appendfsync always at 50 clients.) Under appendfsync always a
+ * connection at the end of its batch does not sleep at all while a writer
+ * is at work: it leaves its reply to the group commit and reads on (see
+ * "deferred replies" below).
  *
  * Lock order: shard locks, then amu. No I/O under amu but close(2). */
 #include "kvd.h"
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -91,6 +95,7 @@ typedef struct pctx {
     uint32_t *touched;           /* (db, shard) pairs of the unit */
     int ntouched, captouched;
     uint64_t wait_pos;           /* stream position our last unit ends at */
+    buf defer_out;               /* our deferred reply (aof_defer_reply) */
     bool warned;
 } pctx;
 
@@ -106,6 +111,7 @@ static void pctx_free(void *unused)
     UNUSED(unused);
     buf_free(&T.keys);
     buf_free(&T.body);
+    buf_free(&T.defer_out);
     free(T.wk);
     free(T.touched);
     memset(&T, 0, sizeof T);
@@ -164,9 +170,19 @@ typedef struct awaiter {
     uint64_t pos;
     _Atomic uint32_t word; /* 1: woken (covered, or asked to become the writer) */
     bool listed;
+    /* a deferred reply (aof_defer_reply): its thread went back to reading;
+     * whoever covers pos sends out (word 0 pending, 2 pending with the
+     * owner asleep in aof_defer_finish, 1 done) */
+    bool deferred;
+    int fd;
+    const char *out;
+    size_t outlen, sent;
 } awaiter;
 static awaiter *waiters;           /* under amu */
-static _Thread_local awaiter tl_waiter;
+static int nsleepers;              /* listed waiters asleep, under amu */
+static _Atomic int ndeferred;      /* listed deferred replies, changed under amu */
+static awaiter *sendq;             /* covered deferred replies to send, under amu */
+static _Thread_local awaiter tl_waiter, tl_defer;
 
 /* What a waiter needs: its records written, or synced under always. */
 static uint64_t have_pos(void)
@@ -187,12 +203,16 @@ static void waiter_unlink(awaiter *w)
         if (*pp == w) {
             *pp = w->next;
             w->listed = false;
+            if (w->deferred) ndeferred--;
+            else nsleepers--;
             return;
         }
 }
 
-/* The writer made progress (or stopped): wakes the waiters it covered (all
- * of them once the AOF is closed) and those of acv. amu held. */
+/* The writer made progress (or stopped): wakes the sleepers it covered
+ * (all of them once the AOF is closed), queues the deferred replies it
+ * covered on sendq (the caller sends them after amu: unlock_send), and
+ * wakes those of acv. amu held. */
 static void writer_progress(void)
 {
     uint64_t have = have_pos();
@@ -202,7 +222,14 @@ static void writer_progress(void)
         if (w->pos <= have || cur_fd < 0) {
             *pp = w->next;
             w->listed = false;
-            futex_wake1(&w->word);
+            if (w->deferred) {
+                ndeferred--;
+                w->next = sendq;
+                sendq = w;
+            } else {
+                nsleepers--;
+                futex_wake1(&w->word);
+            }
         } else {
             pp = &w->next;
         }
@@ -210,17 +237,55 @@ static void writer_progress(void)
     pthread_cond_broadcast(&acv);
 }
 
+/* Unlocks amu, then sends the deferred replies writer_progress queued:
+ * as much of each as the socket takes now (the owner sends the rest), then
+ * hands each back to its owner. */
+static void unlock_send(void)
+{
+    awaiter *q = sendq;
+    sendq = NULL;
+    pthread_mutex_unlock(&amu);
+    while (q) {
+        awaiter *w = q;
+        q = w->next; /* w is its owner's again once word is 1 */
+        size_t off = 0;
+        while (off < w->outlen) {
+            ssize_t n = send(w->fd, w->out + off, w->outlen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) off += (size_t)n;
+            else if (n < 0 && errno == EINTR) continue;
+            else break;
+        }
+        if (off) atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
+        w->sent = off;
+        if (atomic_exchange(&w->word, 1) == 2)
+            syscall(SYS_futex, (uint32_t *)&w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+static pthread_t bg_tid;
+static _Atomic bool bg_running, bg_stop;
+static pthread_mutex_t bg_mu = PTHREAD_MUTEX_INITIALIZER; /* lock order: amu, then bg_mu */
+static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+static _Atomic bool bg_kicked;   /* work for the AOF thread: deferred replies */
+static void bg_kick(void);
+
 /* The writer of the moment leaves while others still wait for records it
- * did not cover: one of them (the head of the list, the latest to sleep)
- * becomes the next writer; it writes everything appended, so which one
- * does not matter. amu held. */
+ * did not cover: one of the sleepers (the latest to sleep) becomes the next
+ * writer; it writes everything appended, so which one does not matter.
+ * With only deferred replies left, the AOF thread writes. amu held. */
 static void writer_hand_off(void)
 {
-    if (writer_busy || !waiters) return;
-    awaiter *w = waiters;
-    waiters = w->next;
-    w->listed = false;
-    futex_wake1(&w->word);
+    if (writer_busy) return;
+    for (awaiter **pp = &waiters; *pp; pp = &(*pp)->next) {
+        awaiter *w = *pp;
+        if (w->deferred) continue;
+        *pp = w->next;
+        w->listed = false;
+        nsleepers--;
+        futex_wake1(&w->word);
+        return;
+    }
+    if (ndeferred) bg_kick();
 }
 
 /* manifest (snapshot thread and start-up only) */
@@ -736,11 +801,11 @@ static void wait_for_pos(uint64_t pos)
              * handing the writer's part to a sleeping waiter costs a
              * wake-up and a wait for a CPU per round (a few rounds at most,
              * our own reply waits for them) */
-            for (int more = 0; more < WRITER_ROUNDS && abuf.len && !atomic_load(&aof_write_failing) && waiters;
-                 more++)
+            for (int more = 0;
+                 more < WRITER_ROUNDS && abuf.len && !atomic_load(&aof_write_failing) && nsleepers; more++)
                 writer_run();
             if (abuf.len) writer_hand_off();
-            pthread_mutex_unlock(&amu);
+            unlock_send();
             continue;
         }
         /* a writer is at work (or the disk fails and the retry is not
@@ -750,6 +815,7 @@ static void wait_for_pos(uint64_t pos)
         me->next = waiters;
         waiters = me;
         me->listed = true;
+        nsleepers++;
         pthread_mutex_unlock(&amu);
         struct timespec ts = {0, 50 * 1000000L};
         while (atomic_load(&me->word) == 0) {
@@ -811,28 +877,126 @@ static void flush_and_sync(bool sync)
         atomic_store(&aof_last_errno, e);
     }
     writer_progress();
-    pthread_mutex_unlock(&amu);
+    unlock_send();
 }
 
-static pthread_t bg_tid;
-static bool bg_running, bg_stop;
-static pthread_mutex_t bg_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+/* ---------------------------------------------------------------- deferred replies
+ *
+ * Under appendfsync always a connection at the end of its batch would
+ * sleep twice per request: for the fsync covering its records, then in
+ * read(2) for the next request. When a writer is already at work (or
+ * other replies already wait) it hands its reply to the group commit
+ * instead and goes back to reading: whoever's write and fsync cover the
+ * records sends the reply (unlock_send), the AOF thread writing when no
+ * connection is. Its thread finishes the deferral (aof_defer_finish)
+ * before it sends anything else or lets the connection go. */
+
+#define DEFER_MAX (64 * 1024)
+
+bool aof_defer_reply(int fd, const char *p, size_t len)
+{
+    uint64_t pos = T.wait_pos;
+    if (tl_defer.deferred) { /* the one before: done and all sent, it is over */
+        if (atomic_load(&tl_defer.word) != 1 || tl_defer.sent != tl_defer.outlen) return false;
+        tl_defer.deferred = false;
+    }
+    if (!pos || len > DEFER_MAX ||
+        atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed) != FS_ALWAYS || have_pos() >= pos)
+        return false;
+    pthread_mutex_lock(&amu);
+    if (!bg_running || bg_stop || cur_fd < 0 || have_pos() >= pos || atomic_load(&aof_write_failing)) {
+        pthread_mutex_unlock(&amu);
+        return false; /* the caller waits as usual */
+    }
+
+    awaiter *me = &tl_defer;
+    me->deferred = true;
+    me->fd = fd;
+    T.defer_out.len = 0;
+    buf_append(&T.defer_out, p, len);
+    me->out = T.defer_out.p;
+    me->outlen = len;
+    me->sent = 0;
+    me->pos = pos;
+    atomic_store(&me->word, 0);
+    me->next = waiters;
+    waiters = me;
+    me->listed = true;
+    ndeferred++;
+    if (!writer_busy) bg_kick();
+    pthread_mutex_unlock(&amu);
+    return true;
+}
+
+bool aof_defer_finish(const char **rest, size_t *restlen)
+{
+    awaiter *me = &tl_defer;
+    if (!me->deferred) return false;
+    while (atomic_load(&me->word) != 1) {
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong(&me->word, &zero, 2)) {
+            struct timespec ts = {0, 50 * 1000000L};
+            syscall(SYS_futex, (uint32_t *)&me->word, FUTEX_WAIT_PRIVATE, 2, &ts, NULL, 0);
+        }
+        if (atomic_load(&me->word) != 1) bg_kick(); /* a write failed meanwhile: retries */
+    }
+    me->deferred = false;
+    *rest = me->out + me->sent; /* valid until our next deferral */
+    *restlen = me->outlen - me->sent;
+    return true;
+}
+
+/* The AOF thread's part: writes (and syncs) while deferred replies wait
+ * and no connection is writing. */
+static void write_deferred(void)
+{
+    pthread_mutex_lock(&amu);
+    while (ndeferred && !writer_busy && cur_fd >= 0 &&
+           (!atomic_load(&aof_write_failing) || util_monotonic_us() >= retry_after_us)) {
+        writer_run();
+        if (sendq) {
+            unlock_send();
+            pthread_mutex_lock(&amu);
+        }
+    }
+    unlock_send();
+}
+
+static void bg_kick(void)
+{
+    if (atomic_exchange(&bg_kicked, true)) return;
+    pthread_mutex_lock(&bg_mu);
+    pthread_cond_signal(&bg_cv);
+    pthread_mutex_unlock(&bg_mu);
+}
 
 static void *bg_main(void *arg)
 {
     UNUSED(arg);
+    int64_t next_sync = util_monotonic_us() + 1000000;
     pthread_mutex_lock(&bg_mu);
     while (!bg_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&bg_cv, &bg_mu, &ts);
-        if (bg_stop) break;
+        int64_t now = util_monotonic_us();
+        if (!atomic_load(&bg_kicked) && now < next_sync) {
+            int64_t wait_us = next_sync - now;
+            if (atomic_load(&ndeferred) && wait_us > 100000) wait_us = 100000; /* a failed write: retry */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait_us / 1000000;
+            ts.tv_nsec += (wait_us % 1000000) * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&bg_cv, &bg_mu, &ts);
+            if (bg_stop) break;
+        }
+        atomic_store(&bg_kicked, false);
         pthread_mutex_unlock(&bg_mu);
-        if (atomic_load(&aof_on)) {
-            int mode = atomic_load(&aof_fsync_mode);
-            flush_and_sync(mode == FS_EVERYSEC);
+        if (atomic_load(&aof_on)) write_deferred();
+        if (util_monotonic_us() >= next_sync) {
+            if (atomic_load(&aof_on)) flush_and_sync(atomic_load(&aof_fsync_mode) == FS_EVERYSEC);
+            next_sync = util_monotonic_us() + 1000000;
         }
         pthread_mutex_lock(&bg_mu);
     }
@@ -1144,7 +1308,7 @@ void aof_stop(void)
     roll_pending = false;
     roll_fd = -1;
     writer_progress(); /* waiters see cur_fd < 0 and go on */
-    pthread_mutex_unlock(&amu);
+    unlock_send();
 }
 
 int aof_thread_start(void)

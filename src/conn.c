@@ -36,6 +36,19 @@ size_t resp_bulk_pending(client *c, size_t avail);
 __attribute__((weak)) _Atomic bool aof_on;
 __attribute__((weak)) void aof_wait_written(void) {}
 __attribute__((weak)) void aof_wait_all(void) {}
+__attribute__((weak)) bool aof_defer_reply(int fd, const char *p, size_t len)
+{
+    UNUSED(fd);
+    UNUSED(p);
+    UNUSED(len);
+    return false;
+}
+__attribute__((weak)) bool aof_defer_finish(const char **rest, size_t *restlen)
+{
+    UNUSED(rest);
+    UNUSED(restlen);
+    return false;
+}
 
 /* ---------------------------------------------------------------- list */
 
@@ -225,13 +238,32 @@ static bool output_over_limit(client *c, size_t pending)
     return true;
 }
 
+static bool send_raw(client *c, const char *p, size_t len);
+
+/* A reply handed to the AOF's group commit (aof_defer_reply) goes out
+ * before anything else: waits for it and sends what the socket did not
+ * take then. */
+static bool defer_finish(client *c)
+{
+    const char *rest;
+    size_t n;
+    if (!aof_defer_finish(&rest, &n) || n == 0) return true;
+    return send_raw(c, rest, n);
+}
+
 /* Sends p[0..len) on c's socket under the limits above. False when the
  * connection must close (peer gone, killed, or a limit passed). */
 static bool send_bounded(client *c, const char *p, size_t len)
 {
-    /* no reply before the AOF records of what it answers are written */
     cmd_stats_flush(); /* what these replies answer is counted before they go out */
+    if (!defer_finish(c)) return false;
+    /* no reply before the AOF records of what it answers are written */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
+    return send_raw(c, p, len);
+}
+
+static bool send_raw(client *c, const char *p, size_t len)
+{
     size_t off = 0;
     bool ok = true;
     int64_t progress = 0; /* monotonic ms of the last byte accepted, 0 until we wait */
@@ -624,6 +656,16 @@ static void sched_batch_set(bool on)
 #endif
 }
 
+/* A batch's replies may be left to the AOF's group commit (appendfsync
+ * always) when nothing else would go out on the socket before the next
+ * read: no output of other threads, not closing. */
+static bool can_defer(client *c, bool close_now)
+{
+    return !close_now && atomic_load_explicit(&aof_on, memory_order_relaxed) && !c->obuf_foreign &&
+           c->wakefd < 0 &&
+           !(atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_CLOSE_ASAP | CLIENT_POLL));
+}
+
 static void serve(client *c)
 {
     char qmem[QMEM], omem[OMEM];
@@ -639,6 +681,7 @@ static void serve(client *c)
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
+            if (!defer_finish(c)) break; /* nothing may overtake it */
             int w = conn_wait(c, -1, true);
             if (w == CONN_CLOSED) break;
             if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) break;
@@ -720,7 +763,7 @@ static void serve(client *c)
             if (fl & CLIENT_BLOCKED) {
                 /* replies so far go out first, then the command waits */
                 cmd_release_held();
-                if (c->obuf.len && !write_all(c)) {
+                if ((c->obuf.len && !write_all(c)) || !defer_finish(c)) {
                     close_now = true;
                     break;
                 }
@@ -769,6 +812,10 @@ static void serve(client *c)
         cmd_stats_flush(); /* also when there is nothing to write (CLIENT REPLY OFF) */
         /* killed or over a limit: what is left unsent is dropped */
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) c->obuf.len = 0;
+        if (c->obuf.len && can_defer(c, close_now) && aof_defer_reply(c->fd, c->obuf.p, c->obuf.len)) {
+            c->obuf.len = 0; /* the group commit sends it; we read on */
+            cmd_clock_reset();
+        }
         if (c->obuf.len && !write_all(c)) break;
         if (c->obuf.heap && !burst) buf_reset(&c->obuf, omem, sizeof omem);
         if (c->wakefd >= 0) {
@@ -780,6 +827,7 @@ static void serve(client *c)
         if (close_now) break;
     }
     cmd_coalesce(false);
+    defer_finish(c); /* the socket stays ours until it is sent */
     pubsub_flush_wakes();
     cmd_stats_flush();
     buf_free(&c->qbuf);

@@ -1113,6 +1113,15 @@ extern _Atomic uint64_t snap_keys_done;
 /* Called in conn.c before replies go out: waits until this thread's
  * last AOF record is written (appendfsync always: and fsynced). */
 void aof_wait_written(void);
+/* appendfsync always, at the end of a batch: instead of waiting, hands
+ * the reply p[0..len) for socket fd to the group commit, which sends it
+ * once its records are synced; false when the thread should wait and send
+ * it itself (nothing else waits, or it is already covered). */
+bool aof_defer_reply(int fd, const char *p, size_t len);
+/* Before this thread sends anything else on that socket or lets it go:
+ * waits for the deferred reply (false: none) and gives what the socket
+ * did not take then, for the caller to send. */
+bool aof_defer_finish(const char **rest, size_t *restlen);
 /* EXEC (t_multi.c) brackets a transaction with these, locks held, so its
  * commands form one unit: recovered whole or not at all. */
 void aof_txn_begin(struct client *c);
