@@ -1113,10 +1113,12 @@ extern _Atomic uint64_t snap_keys_done;
 /* Called in conn.c before replies go out: waits until this thread's
  * last AOF record is written (appendfsync always: and fsynced). */
 void aof_wait_written(void);
-/* appendfsync always, at the end of a batch: instead of waiting, hands
- * the reply p[0..len) for socket fd to the group commit, which sends it
- * once its records are synced; false when the thread should wait and send
- * it itself (nothing else waits, or it is already covered). */
+/* At the end of a batch: instead of waiting, hands the reply p[0..len)
+ * for socket fd to the group commit, which sends it once its records are
+ * written (appendfsync always: synced); false when the thread should wait
+ * and send it itself (already covered, or nobody else is writing: under
+ * always the AOF thread is woken to write, under everysec or no a lone
+ * write(2) is quicker done by the thread itself). */
 bool aof_defer_reply(int fd, const char *p, size_t len);
 /* Before this thread sends anything else on that socket or lets it go:
  * waits for the deferred reply (false: none) and gives what the socket

@@ -1,6 +1,7 @@
-"""appendfsync always with many connections: a connection whose reply waits
-for an fsync already running leaves the reply to the group commit (which
-sends it once the fsync covers it) and reads on. Replies must still come
+"""The AOF with many connections: a connection whose reply waits for a
+write (appendfsync everysec) or an fsync (always) already running leaves
+the reply to the group commit (which sends it once its records are
+covered) and reads on. Replies must still come
 in order on every connection, with nothing lost or doubled, including for
 clients that send before reading and clients that hang up with a reply
 pending (whose socket number a new connection may reuse)."""
@@ -57,9 +58,8 @@ def client_loop(port, wid, deadline, counts, errors, max_steps=400):
         errors.append("client %d: %r" % (wid, e))
 
 
-@harness.timeout(90)
-def test_always_many_clients_replies_in_order_and_durable(srv):
-    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
+def replies_in_order_and_durable(fsync):
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync).start()
     try:
         counts, errors = {}, []
         deadline = time.monotonic() + 3.0
@@ -87,6 +87,16 @@ def test_always_many_clients_replies_in_order_and_durable(srv):
         p.cleanup()
 
 
+@harness.timeout(90)
+def test_always_many_clients_replies_in_order_and_durable(srv):
+    replies_in_order_and_durable("always")
+
+
+@harness.timeout(90)
+def test_everysec_many_clients_replies_in_order_and_durable(srv):
+    replies_in_order_and_durable("everysec")
+
+
 def busy_writer(port, stop, errors):
     try:
         c = harness.RawConn(port, timeout=20)
@@ -102,12 +112,11 @@ def busy_writer(port, stop, errors):
         errors.append("busy writer: %r" % (e,))
 
 
-@harness.timeout(90)
-def test_always_hang_up_with_reply_pending(srv):
-    """Clients that write and close at once while fsyncs are in progress:
+def hang_up_with_reply_pending(fsync):
+    """Clients that write and close at once while the AOF is being written:
     every write is applied, and no reply meant for them reaches a new
     connection that got the same socket number."""
-    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync).start()
     try:
         stop, errors = threading.Event(), []
         ws = [threading.Thread(target=busy_writer, args=(p.port, stop, errors), daemon=True) for _ in range(6)]
@@ -139,6 +148,16 @@ def test_always_hang_up_with_reply_pending(srv):
         c.close()
     finally:
         p.cleanup()
+
+
+@harness.timeout(90)
+def test_always_hang_up_with_reply_pending(srv):
+    hang_up_with_reply_pending("always")
+
+
+@harness.timeout(90)
+def test_everysec_hang_up_with_reply_pending(srv):
+    hang_up_with_reply_pending("everysec")
 
 
 def cpu_ticks(pid):
