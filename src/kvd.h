@@ -485,6 +485,14 @@ enum {
 typedef struct subcommand {
     const char *name;
     int arity;
+    /* what COMMAND INFO, DOCS and LIST show of it, as Redis 7 does
+     * ("container|name"); dispatch checks the container's flags */
+    int flags;           /* CMD_* */
+    int firstkey, lastkey, step;
+    const char *acl;     /* ACL categories, space-separated */
+    const char *tips;    /* command tips, space-separated ("" none) */
+    const char *summary;
+    const char *since;
 } subcommand;
 
 typedef struct command {

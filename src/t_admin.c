@@ -341,7 +341,15 @@ static void slowlog_command(client *c)
 }
 
 static const subcommand slowlog_subs[] = {
-    {"get", -2}, {"len", 2}, {"reset", 2}, {"help", 2}, {NULL, 0}};
+    {"get", -2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "request_policy:all_nodes nondeterministic_output",
+     "Get the slow log's entries", "2.2.12"},
+    {"len", 2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "request_policy:all_nodes response_policy:agg_sum nondeterministic_output",
+     "Get the slow log's length", "2.2.12"},
+    {"reset", 2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded",
+     "Clear all entries from the slow log", "2.2.12"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow", "",
+     "Show helpful text about the different subcommands", "6.2.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 
 command cmds_admin[] = {
     {"slowlog", slowlog_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for slow log commands.", "2.2.12", 0, 0, 0, 0, slowlog_subs},

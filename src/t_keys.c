@@ -646,7 +646,17 @@ static void persist_command(client *c)
 }
 
 static const subcommand object_subs[] = {
-    {"encoding", 3}, {"freq", 3}, {"idletime", 3}, {"refcount", 3}, {"help", 2}, {NULL, 0}};
+    {"encoding", 3, CMD_READONLY, 2, 2, 1, "@keyspace @read @slow", "nondeterministic_output",
+     "Inspect the internal encoding of a Redis object", "2.2.3"},
+    {"freq", 3, CMD_READONLY, 2, 2, 1, "@keyspace @read @slow", "nondeterministic_output",
+     "Get the logarithmic access frequency counter of a Redis object", "4.0.0"},
+    {"idletime", 3, CMD_READONLY, 2, 2, 1, "@keyspace @read @slow", "nondeterministic_output",
+     "Get the time since a Redis object was last accessed", "2.2.3"},
+    {"refcount", 3, CMD_READONLY, 2, 2, 1, "@keyspace @read @slow", "nondeterministic_output",
+     "Get the number of references to the value of the key", "2.2.3"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@keyspace @slow", "",
+     "Show helpful text about the different subcommands", "6.2.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 
 command cmds_keys[] = {
     {"del", del_command, -2, CMD_WRITE, 1, -1, 1, NULL, "generic", "Deletes one or more keys.", "1.0.0", 0, 0, 0, 0},

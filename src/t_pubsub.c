@@ -862,8 +862,19 @@ void notify_keyspace_event(int type_flag, const char *event, db *d, sv key)
 /* checked by cmd_dispatch (unknown subcommand, arity) before the
  * subscribed-context filter, as Redis does */
 static const subcommand pubsub_subs[] = {
-    {"channels", -2}, {"numpat", 2}, {"numsub", -2}, {"shardchannels", -2}, {"shardnumsub", -2}, {"help", 2},
-    {NULL, 0}};
+    {"channels", -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "@pubsub @slow", "",
+     "List active channels", "2.8.0"},
+    {"numpat", 2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "@pubsub @slow", "",
+     "Get the count of unique patterns pattern subscriptions", "2.8.0"},
+    {"numsub", -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "@pubsub @slow", "",
+     "Get the count of subscribers for channels", "2.8.0"},
+    {"shardchannels", -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "@pubsub @slow", "",
+     "List active shard channels", "7.0.0"},
+    {"shardnumsub", -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "@pubsub @slow", "",
+     "Get the count of subscribers for shard channels", "7.0.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow", "",
+     "Show helpful text about the different subcommands", "6.2.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 
 command cmds_pubsub[] = {
     {"subscribe", subscribe_command, -2, CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "pubsub", "Listens for messages published to channels.", "2.0.0", 0, 0, 0, 0},

@@ -596,6 +596,102 @@ static bool is_dangerous(const command *cmd)
     return (cmd->flags & CMD_ADMIN) && !cmd->subs;
 }
 
+/* Replies a set of the space-separated words of s. */
+static void reply_words_set(client *c, const char *s)
+{
+    int n = 0;
+    for (const char *p = s; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        n++;
+        while (*p && *p != ' ') p++;
+    }
+    reply_set(c, n);
+    for (const char *p = s; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        char w[64];
+        size_t k = 0;
+        while (*p && *p != ' ') {
+            if (k < sizeof w - 1) w[k++] = *p;
+            p++;
+        }
+        w[k] = '\0';
+        reply_status(c, w);
+    }
+}
+
+/* "container|sub" of cmd's subcommand s, lower case */
+static void sub_fullname(char *out, size_t n, const command *cmd, const subcommand *s)
+{
+    snprintf(out, n, "%s|%s", cmd->name, s->name);
+}
+
+/* A name COMMAND INFO/DOCS take: a command, or "container|sub". */
+static command *lookup_full(sv name, const subcommand **sub)
+{
+    *sub = NULL;
+    const char *bar = memchr(name.p, '|', name.n);
+    if (!bar) return cmd_lookup(name.p, name.n);
+    command *cmd = cmd_lookup(name.p, (size_t)(bar - name.p));
+    if (!cmd || !cmd->subs || !cmd->name[0]) return NULL;
+    sv rest = {bar + 1, name.n - (size_t)(bar - name.p) - 1};
+    for (const subcommand *s = cmd->subs; s->name; s++)
+        if (sv_eqci(rest, s->name)) {
+            *sub = s;
+            return cmd;
+        }
+    return NULL;
+}
+
+static void sub_info(client *c, const command *cmd, const subcommand *s)
+{
+    char full[96];
+    sub_fullname(full, sizeof full, cmd, s);
+    reply_array(c, 10);
+    reply_bulk_cstr(c, full);
+    reply_int(c, s->arity);
+    int nf = 0;
+    const char **fl = cmd_flag_names(s->flags, &nf);
+    reply_set(c, nf);
+    for (int i = 0; i < nf; i++) reply_status(c, fl[i]);
+    reply_int(c, s->firstkey);
+    reply_int(c, s->lastkey);
+    reply_int(c, s->step);
+    reply_words_set(c, s->acl);
+    reply_words_set(c, s->tips);
+    if (s->firstkey) { /* OBJECT ENCODING key, MEMORY USAGE key: one key, read */
+        reply_array(c, 1);
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "flags");
+        reply_set(c, 1);
+        reply_status(c, "RO");
+        reply_bulk_cstr(c, "begin_search");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "type");
+        reply_bulk_cstr(c, "index");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_int(c, s->firstkey);
+        reply_bulk_cstr(c, "find_keys");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "type");
+        reply_bulk_cstr(c, "range");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 3);
+        reply_bulk_cstr(c, "lastkey");
+        reply_int(c, s->lastkey - s->firstkey);
+        reply_bulk_cstr(c, "keystep");
+        reply_int(c, s->step);
+        reply_bulk_cstr(c, "limit");
+        reply_int(c, 0);
+    } else {
+        reply_array(c, 0);
+    }
+    reply_array(c, 0);
+}
+
 static void command_info(client *c, command *cmd)
 {
     reply_array(c, 10);
@@ -656,19 +752,54 @@ static void command_info(client *c, command *cmd)
     } else {
         reply_array(c, 0);
     }
-    reply_array(c, 0); /* subcommands */
+    int ns = 0;
+    for (const subcommand *s = cmd->subs; s && s->name; s++) ns++;
+    reply_array(c, ns);
+    for (int i = 0; i < ns; i++) sub_info(c, cmd, &cmd->subs[i]);
+}
+
+static void sub_docs(client *c, const command *cmd, const subcommand *s)
+{
+    char full[96];
+    sub_fullname(full, sizeof full, cmd, s);
+    reply_bulk_cstr(c, full);
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, s->summary);
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, s->since);
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, cmd->group ? cmd->group : "generic");
 }
 
 static void command_docs(client *c, command *cmd)
 {
+    int ns = 0;
+    for (const subcommand *s = cmd->subs; s && s->name; s++) ns++;
     reply_bulk_cstr(c, cmd->name);
-    reply_map(c, 3);
+    reply_map(c, ns ? 4 : 3);
     reply_bulk_cstr(c, "summary");
     reply_bulk_cstr(c, cmd->summary ? cmd->summary : "");
     reply_bulk_cstr(c, "since");
     reply_bulk_cstr(c, cmd->since ? cmd->since : "1.0.0");
     reply_bulk_cstr(c, "group");
     reply_bulk_cstr(c, cmd->group ? cmd->group : "generic");
+    if (ns) {
+        reply_bulk_cstr(c, "subcommands");
+        reply_map(c, ns);
+        for (int i = 0; i < ns; i++) sub_docs(c, cmd, &cmd->subs[i]);
+    }
+}
+
+/* COMMAND LIST FILTERBY ACLCAT for a subcommand: its own categories */
+static bool sub_in_cat(const subcommand *s, const char *cat)
+{
+    size_t n = strlen(cat);
+    for (const char *p = s->acl; (p = strchr(p, '@'));) {
+        p++;
+        if (strncasecmp(p, cat, n) == 0 && (p[n] == ' ' || p[n] == '\0')) return true;
+    }
+    return false;
 }
 
 typedef struct cmdwalk {
@@ -684,8 +815,8 @@ static void walk_cb(command *cmd, void *ctx)
     cmdwalk *w = ctx;
     if (!cmd->name[0]) return; /* disabled by rename-command */
     if (w->mode == 2) {
-        if (w->pat.p && !util_glob_match(w->pat.p, w->pat.n, cmd->name, strlen(cmd->name), true)) return;
-        if (w->cat) {
+        bool hidden = w->pat.p && !util_glob_match(w->pat.p, w->pat.n, cmd->name, strlen(cmd->name), true);
+        if (w->cat && !hidden) {
             const char *g = acl_group(cmd->group ? cmd->group : "");
             bool hit = (g && strcasecmp(g + 1, w->cat) == 0) ||
                        (strcasecmp(w->cat, "write") == 0 && (cmd->flags & CMD_WRITE)) ||
@@ -694,9 +825,22 @@ static void walk_cb(command *cmd, void *ctx)
                        (strcasecmp(w->cat, "blocking") == 0 && (cmd->flags & CMD_BLOCKING)) ||
                        (strcasecmp(w->cat, "dangerous") == 0 && is_dangerous(cmd)) ||
                        (strcasecmp(w->cat, "slow") == 0 && !(cmd->flags & CMD_FAST));
-            if (!hit) return;
+            if (!hit) hidden = true;
         }
-        reply_bulk_cstr(w->c, cmd->name);
+        if (!hidden) {
+            reply_bulk_cstr(w->c, cmd->name);
+            w->n++;
+        }
+        /* and its subcommands, as "container|sub" (Redis 7) */
+        for (const subcommand *s = cmd->subs; s && s->name; s++) {
+            char full[96];
+            sub_fullname(full, sizeof full, cmd, s);
+            if (w->pat.p && !util_glob_match(w->pat.p, w->pat.n, full, strlen(full), true)) continue;
+            if (w->cat && !sub_in_cat(s, w->cat)) continue;
+            reply_bulk_cstr(w->c, full);
+            w->n++;
+        }
+        return;
     } else if (w->mode == 1) {
         command_docs(w->c, cmd);
     } else {
@@ -727,8 +871,10 @@ static void command_command(client *c)
         }
         reply_array(c, c->argc - 2);
         for (int j = 2; j < c->argc; j++) {
-            command *cmd = cmd_lookup(c->argv[j].p, c->argv[j].n);
-            if (cmd) command_info(c, cmd);
+            const subcommand *s;
+            command *cmd = lookup_full(c->argv[j], &s);
+            if (cmd && cmd->name[0] && s) sub_info(c, cmd, s);
+            else if (cmd && cmd->name[0]) command_info(c, cmd);
             else reply_null_array(c);
         }
     } else if (sv_eqci(sub, "docs")) {
@@ -742,11 +888,12 @@ static void command_command(client *c)
         long h = reply_defer(c);
         long n = 0;
         for (int j = 2; j < c->argc; j++) {
-            command *cmd = cmd_lookup(c->argv[j].p, c->argv[j].n);
-            if (cmd) {
-                command_docs(c, cmd);
-                n++;
-            }
+            const subcommand *s;
+            command *cmd = lookup_full(c->argv[j], &s);
+            if (!cmd || !cmd->name[0]) continue;
+            if (s) sub_docs(c, cmd, s);
+            else command_docs(c, cmd);
+            n++;
         }
         reply_defer_map(c, h, n);
     } else if (sv_eqci(sub, "list")) {
@@ -1011,20 +1158,101 @@ static void latency_command(client *c)
 }
 
 static const subcommand client_subs[] = {
-    {"caching", 3}, {"getredir", 2}, {"id", 2}, {"info", 2}, {"kill", -3}, {"list", -2},
-    {"no-evict", 3}, {"no-touch", 3}, {"pause", -3}, {"reply", 3}, {"setname", 3}, {"getname", 2},
-    {"tracking", -3}, {"trackinginfo", 2}, {"unblock", -3}, {"unpause", 2}, {"help", 2},
-    {"setinfo", 4}, {NULL, 0}};
+    {"caching", 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Instruct the server about tracking or not keys in the next request", "6.0.0"},
+    {"getredir", 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Get tracking notifications redirection client ID if any", "6.0.0"},
+    {"id", 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Returns the client ID for the current connection", "5.0.0"},
+    {"info", 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "nondeterministic_output",
+     "Returns information about the current client connection.", "6.2.0"},
+    {"kill", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "",
+     "Kill the connection of a client", "2.4.0"},
+    {"list", -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "nondeterministic_output",
+     "Get the list of client connections", "2.4.0"},
+    {"no-evict", 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "",
+     "Set client eviction mode for the current connection", "7.0.0"},
+    {"no-touch", 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0"},
+    {"pause", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "",
+     "Stop processing commands from clients for some time", "2.9.50"},
+    {"reply", 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Instruct the server whether to reply to commands", "3.2.0"},
+    {"setname", 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Set the current connection name", "2.6.9"},
+    {"getname", 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Get the current connection name", "2.6.9"},
+    {"tracking", -3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Enable or disable server assisted client side caching support", "6.0.0"},
+    {"trackinginfo", 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Return information about server assisted client side caching for the current connection", "6.2.0"},
+    {"unblock", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "",
+     "Unblock a client blocked in a blocking command from a different connection", "5.0.0"},
+    {"unpause", 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection", "",
+     "Resume processing of clients that were paused", "6.2.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Show helpful text about the different subcommands", "5.0.0"},
+    {"setinfo", 4, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "request_policy:all_nodes response_policy:all_succeeded",
+     "Sets information specific to the client or connection.", "7.2.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 static const subcommand config_subs[] = {
-    {"get", -3}, {"set", -4}, {"resetstat", 2}, {"rewrite", 2}, {"help", 2}, {NULL, 0}};
+    {"get", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "",
+     "Get the values of configuration parameters", "2.0.0"},
+    {"set", -4, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded",
+     "Set configuration parameters to the given values", "2.0.0"},
+    {"resetstat", 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "",
+     "Reset the stats returned by INFO", "2.0.0"},
+    {"rewrite", 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "",
+     "Rewrite the configuration file with the in memory configuration", "2.8.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow", "",
+     "Show helpful text about the different subcommands", "5.0.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 static const subcommand command_subs[] = {
-    {"count", 2}, {"docs", -2}, {"getkeys", -4}, {"getkeysandflags", -4}, {"info", -2}, {"list", -2},
-    {"help", 2}, {NULL, 0}};
+    {"count", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Get total number of Redis commands", "2.8.13"},
+    {"docs", -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "nondeterministic_output_order",
+     "Get array of specific Redis command documentation", "7.0.0"},
+    {"getkeys", -4, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Extract keys given a full Redis command", "2.8.13"},
+    {"getkeysandflags", -4, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Extract keys and access flags given a full Redis command", "7.0.0"},
+    {"info", -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "nondeterministic_output_order",
+     "Get array of specific Redis command details, or all when no argument is given.", "2.8.13"},
+    {"list", -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "nondeterministic_output_order",
+     "Get an array of Redis command names", "7.0.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection", "",
+     "Show helpful text about the different subcommands", "5.0.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 static const subcommand memory_subs[] = {
-    {"usage", -3}, {"doctor", 2}, {"stats", 2}, {"purge", 2}, {"malloc-stats", 2}, {"help", 2}, {NULL, 0}};
+    {"usage", -3, CMD_READONLY, 2, 2, 1, "@read @slow", "",
+     "Estimate the memory usage of a key", "4.0.0"},
+    {"doctor", 2, 0, 0, 0, 0, "@slow", "nondeterministic_output request_policy:all_shards response_policy:special",
+     "Outputs memory problems report", "4.0.0"},
+    {"stats", 2, 0, 0, 0, 0, "@slow", "nondeterministic_output request_policy:all_shards response_policy:special",
+     "Show memory usage details", "4.0.0"},
+    {"purge", 2, 0, 0, 0, 0, "@slow", "request_policy:all_shards response_policy:all_succeeded",
+     "Ask the allocator to release memory", "4.0.0"},
+    {"malloc-stats", 2, 0, 0, 0, 0, "@slow", "nondeterministic_output request_policy:all_shards response_policy:special",
+     "Show allocator internal stats", "4.0.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow", "",
+     "Show helpful text about the different subcommands", "4.0.0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 static const subcommand latency_subs[] = {
-    {"doctor", 2}, {"graph", 3}, {"history", 3}, {"latest", 2}, {"reset", -2}, {"histogram", -2},
-    {"help", 2}, {NULL, 0}};
+    {"doctor", 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special",
+     "Return a human readable latency analysis report.", "2.8.13"},
+    {"graph", 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special",
+     "Return a latency graph for the event.", "2.8.13"},
+    {"history", 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special",
+     "Return timestamp-latency samples for the event.", "2.8.13"},
+    {"latest", 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special",
+     "Return the latest latency samples for all events.", "2.8.13"},
+    {"reset", -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded",
+     "Reset latency data for one or more events.", "2.8.13"},
+    {"histogram", -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special",
+     "Return the cumulative distribution of latencies of a subset of commands or all.", "7.0.0"},
+    {"help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow", "",
+     "Show helpful text about the different subcommands.", "2.8.13"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
 
 command cmds_server[] = {
     {"ping", ping_command, -1, CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", 0, 0, 0, 0},

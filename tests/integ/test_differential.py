@@ -548,6 +548,8 @@ COMMAND_DIFFERENCES = {
     "zrank": "arity -3: ZRANK ... WITHSCORE is Redis 7.2",
     "zrevrank": "arity -3: ZREVRANK ... WITHSCORE is Redis 7.2",
 }
+# subcommands of Redis 7.2 kvd has (7.0.15 is the reference)
+NEWER_SUBCOMMANDS = {b"client|no-touch", b"client|setinfo"}
 CORE_FLAGS = {b"write", b"readonly", b"denyoom", b"fast", b"blocking", b"movablekeys", b"pubsub",
               b"admin", b"noscript", b"loading", b"stale", b"no_auth"}
 
@@ -573,6 +575,25 @@ def test_command_info_against_redis(srv):
             if fa != fb:
                 diffs.append("%s: kvd %r, redis %r" % (n, fa, fb))
         assert not diffs, "\n".join(diffs)
+        # Redis 7 lists subcommands as "container|sub": kvd's containers have
+        # Redis's, with their categories, tips and docs
+        subs_mine = {n for n in mine if b"|" in n}
+        subs_theirs = {n for n in theirs if b"|" in n and n.split(b"|")[0] in mine}
+        assert subs_theirs - subs_mine == set(), subs_theirs - subs_mine
+        assert subs_mine - subs_theirs == NEWER_SUBCOMMANDS, subs_mine - subs_theirs
+        assert len(subs_mine) > 50, len(subs_mine)
+        for name in sorted(subs_mine & subs_theirs):
+            ia, ib = a.cmd("COMMAND", "INFO", name)[0], b.cmd("COMMAND", "INFO", name)[0]
+            assert ia[0] == ib[0] == name, (ia[0], ib[0])
+            for i in (2, 6, 7):  # flags, ACL categories, tips
+                assert sorted(map(bytes, ia[i])) == sorted(map(bytes, ib[i])), (name, i, ia[i], ib[i])
+            da, db = (dict(zip(*[iter(d[1])] * 2)) for d in (a.cmd("COMMAND", "DOCS", name),
+                                                            b.cmd("COMMAND", "DOCS", name)))
+            for k in (b"summary", b"since", b"group"):
+                assert da[k] == db[k], (name, k, da[k], db[k])
+        for cont in sorted({n.split(b"|")[0] for n in subs_mine}):
+            listed = {bytes(x[0]) for x in a.cmd("COMMAND", "INFO", cont)[0][9]}
+            assert listed == {n for n in subs_mine if n.split(b"|")[0] == cont}, (cont, listed)
     finally:
         redis.stop()
 
