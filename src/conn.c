@@ -656,14 +656,19 @@ static void sched_batch_set(bool on)
 #endif
 }
 
-/* A batch's replies may be left to the AOF's group commit (appendfsync
- * always) when nothing else would go out on the socket before the next
- * read: no output of other threads, not closing. */
+/* A batch's replies may be left to the AOF's group commit when nothing
+ * else would go out on the socket before the next read (no output of
+ * other threads, not closing) and the socket will take them whole: small,
+ * and nothing still queued in it. The thread then sleeps in read(2); a
+ * reply the socket took only in part would wait there for a request the
+ * client, waiting for the rest, never sends. */
+#define DEFER_REPLY_MAX 4096
 static bool can_defer(client *c, bool close_now)
 {
-    return !close_now && atomic_load_explicit(&aof_on, memory_order_relaxed) && !c->obuf_foreign &&
-           c->wakefd < 0 &&
-           !(atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_CLOSE_ASAP | CLIENT_POLL));
+    return !close_now && c->obuf.len <= DEFER_REPLY_MAX && atomic_load_explicit(&aof_on, memory_order_relaxed) &&
+           !c->obuf_foreign && c->wakefd < 0 &&
+           !(atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_CLOSE_ASAP | CLIENT_POLL)) &&
+           sock_outq(c->fd) == 0;
 }
 
 static void serve(client *c)

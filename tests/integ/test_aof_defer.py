@@ -185,3 +185,50 @@ def test_idle_server_uses_no_cpu(srv):
             assert used < 20, "%s: %d ticks of CPU in 1.5 s idle" % (args, used)
         finally:
             p.cleanup()
+
+
+def slow_reader(fsync):
+    """A client that sends large reads then a write whose reply is large
+    too, and reads slowly: the write's reply must not be stranded behind a
+    socket still full of the earlier ones (a deferred reply whose send came
+    back short would wait for a request that never comes)."""
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync).start()
+    try:
+        stop, errors = threading.Event(), []
+        ws = [threading.Thread(target=busy_writer, args=(p.port, stop, errors), daemon=True) for _ in range(4)]
+        for t in ws:
+            t.start()
+        c = p.conn()
+        big, mid = b"b" * (2 << 20), b"m" * 60000
+        assert c.cmd("SET", "big", big) == harness.OK
+        assert c.cmd("SET", "mid", mid) == harness.OK
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+        for k in range(12):
+            s.sendall(harness.encode("GET", "big") * 4 + harness.encode("SET", "mid", mid, "GET"))
+            want = (len(big) + len(b"$%d\r\n\r\n" % len(big))) * 4 + len(mid) + len(b"$60000\r\n\r\n")
+            got = 0
+            deadline = time.monotonic() + 20
+            while got < want:
+                assert time.monotonic() < deadline, "burst %d: %d of %d bytes" % (k, got, want)
+                chunk = s.recv(min(65536, want - got))
+                assert chunk, "connection closed"
+                got += len(chunk)
+                time.sleep(0.002)  # slower than the server: its socket stays full
+        s.close()
+        stop.set()
+        for t in ws:
+            t.join(30)
+        assert not errors, errors[:5]
+        c.close()
+    finally:
+        p.cleanup()
+
+
+@harness.timeout(120)
+def test_always_slow_reader_gets_every_reply(srv):
+    slow_reader("always")
+
+
+@harness.timeout(120)
+def test_everysec_slow_reader_gets_every_reply(srv):
+    slow_reader("everysec")
