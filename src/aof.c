@@ -152,6 +152,7 @@ static uint64_t next_lsn;        /* last LSN handed out */
 static uint64_t appended_pos;    /* stream bytes appended since start */
 static _Atomic uint64_t written_pos, synced_pos;
 static bool writer_busy;
+static _Atomic bool writer_active; /* writer_busy, readable without amu (a hint) */
 static buf wbuf;                 /* owned by the writer of the moment */
 static size_t woff;              /* bytes of wbuf already written */
 static uint64_t wbuf_start;      /* stream position of wbuf.p[0] */
@@ -725,6 +726,7 @@ static void close_fd_locked(int fd)
 static void writer_run(void)
 {
     writer_busy = true;
+    atomic_store_explicit(&writer_active, true, memory_order_relaxed);
     if (woff == wbuf.len) {
         buf t = wbuf;
         wbuf = abuf;
@@ -802,6 +804,7 @@ static void writer_run(void)
         woff = 0;
     }
     writer_busy = false;
+    atomic_store_explicit(&writer_active, false, memory_order_relaxed);
     writer_progress();
 }
 
@@ -915,6 +918,14 @@ static void flush_and_sync(bool sync)
  * switches per request 2.85 -> 1.29, CPU per request 42 -> 24-30 us. */
 
 #define DEFER_MAX 4096 /* conn.c defers no more, into an empty socket */
+
+bool aof_defer_likely(void)
+{
+    uint64_t pos = T.wait_pos;
+    if (!pos || have_pos() >= pos) return false;
+    return atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed) == FS_ALWAYS ||
+           atomic_load_explicit(&writer_active, memory_order_relaxed);
+}
 
 bool aof_defer_reply(int fd, const char *p, size_t len)
 {

@@ -43,6 +43,7 @@ __attribute__((weak)) bool aof_defer_reply(int fd, const char *p, size_t len)
     UNUSED(len);
     return false;
 }
+__attribute__((weak)) bool aof_defer_likely(void) { return false; }
 __attribute__((weak)) bool aof_defer_finish(const char **rest, size_t *restlen)
 {
     UNUSED(rest);
@@ -668,7 +669,7 @@ static bool can_defer(client *c, bool close_now)
     return !close_now && c->obuf.len <= DEFER_REPLY_MAX && atomic_load_explicit(&aof_on, memory_order_relaxed) &&
            !c->obuf_foreign && c->wakefd < 0 &&
            !(atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_CLOSE_ASAP | CLIENT_POLL)) &&
-           sock_outq(c->fd) == 0;
+           aof_defer_likely() && sock_outq(c->fd) == 0;
 }
 
 static void serve(client *c)

@@ -1128,6 +1128,9 @@ void aof_wait_written(void);
  * always the AOF thread is woken to write, under everysec or no a lone
  * write(2) is quicker done by the thread itself). */
 bool aof_defer_reply(int fd, const char *p, size_t len);
+/* Whether aof_defer_reply would likely take this thread's reply (a hint,
+ * without locks: the caller checks its socket only then). */
+bool aof_defer_likely(void);
 /* Before this thread sends anything else on that socket or lets it go:
  * waits for the deferred reply (false: none) and gives what the socket
  * did not take then, for the caller to send. */
