@@ -202,6 +202,18 @@ static void futex_wake1(_Atomic uint32_t *w)
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* Lists w (asleep or deferred) as waiting for stream position pos. amu held. */
+static void waiter_list(awaiter *w, uint64_t pos)
+{
+    w->pos = pos;
+    atomic_store(&w->word, 0);
+    w->next = waiters;
+    waiters = w;
+    w->listed = true;
+    if (w->deferred) ndeferred++;
+    else nsleepers++;
+}
+
 static void waiter_unlink(awaiter *w)
 {
     for (awaiter **pp = &waiters; *pp; pp = &(*pp)->next)
@@ -835,12 +847,7 @@ static void wait_for_pos(uint64_t pos)
         }
         /* a writer is at work (or the disk fails and the retry is not
          * due): sleep until covered, handed the writer's part, or 50 ms */
-        me->pos = pos;
-        atomic_store(&me->word, 0);
-        me->next = waiters;
-        waiters = me;
-        me->listed = true;
-        nsleepers++;
+        waiter_list(me, pos);
         pthread_mutex_unlock(&amu);
         struct timespec ts = {0, 50 * 1000000L};
         while (atomic_load(&me->word) == 0) {
@@ -952,12 +959,7 @@ bool aof_defer_reply(int fd, const char *p, size_t len)
     me->out = T.defer_out.p;
     me->outlen = len;
     me->sent = 0;
-    me->pos = pos;
-    atomic_store(&me->word, 0);
-    me->next = waiters;
-    waiters = me;
-    me->listed = true;
-    ndeferred++;
+    waiter_list(me, pos);
     if (!writer_busy) bg_kick();
     pthread_mutex_unlock(&amu);
     return true;

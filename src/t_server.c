@@ -644,6 +644,44 @@ static command *lookup_full(sv name, const subcommand **sub)
     return NULL;
 }
 
+/* COMMAND INFO's key specifications: none when first is 0, else one
+ * range spec (index first, lastkey relative to it, or negative from the
+ * end) with flags rw ("RW"/"RO") and, when access, "access" (Redis spells
+ * the access kinds in lower case). */
+static void reply_key_specs(client *c, int first, const char *rw, bool access, int lastkey, int step)
+{
+    if (!first) {
+        reply_array(c, 0);
+        return;
+    }
+    reply_array(c, 1);
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "flags");
+    reply_set(c, access ? 2 : 1);
+    reply_status(c, rw);
+    if (access) reply_status(c, "access");
+    reply_bulk_cstr(c, "begin_search");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "index");
+    reply_bulk_cstr(c, "spec");
+    reply_map(c, 1);
+    reply_bulk_cstr(c, "index");
+    reply_int(c, first);
+    reply_bulk_cstr(c, "find_keys");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, "spec");
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "lastkey");
+    reply_int(c, lastkey);
+    reply_bulk_cstr(c, "keystep");
+    reply_int(c, step);
+    reply_bulk_cstr(c, "limit");
+    reply_int(c, 0);
+}
+
 static void sub_info(client *c, const command *cmd, const subcommand *s)
 {
     char full[96];
@@ -660,35 +698,8 @@ static void sub_info(client *c, const command *cmd, const subcommand *s)
     reply_int(c, s->step);
     reply_words_set(c, s->acl);
     reply_words_set(c, s->tips);
-    if (s->firstkey) { /* OBJECT ENCODING key, MEMORY USAGE key: one key, read */
-        reply_array(c, 1);
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "flags");
-        reply_set(c, 1);
-        reply_status(c, "RO");
-        reply_bulk_cstr(c, "begin_search");
-        reply_map(c, 2);
-        reply_bulk_cstr(c, "type");
-        reply_bulk_cstr(c, "index");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 1);
-        reply_bulk_cstr(c, "index");
-        reply_int(c, s->firstkey);
-        reply_bulk_cstr(c, "find_keys");
-        reply_map(c, 2);
-        reply_bulk_cstr(c, "type");
-        reply_bulk_cstr(c, "range");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "lastkey");
-        reply_int(c, s->lastkey - s->firstkey);
-        reply_bulk_cstr(c, "keystep");
-        reply_int(c, s->step);
-        reply_bulk_cstr(c, "limit");
-        reply_int(c, 0);
-    } else {
-        reply_array(c, 0);
-    }
+    /* OBJECT ENCODING key, MEMORY USAGE key: one key, read */
+    reply_key_specs(c, s->firstkey, "RO", false, s->lastkey - s->firstkey, s->step);
     reply_array(c, 0);
 }
 
@@ -722,36 +733,8 @@ static void command_info(client *c, command *cmd)
     reply_set(c, nc);
     for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
     reply_set(c, 0); /* tips */
-    if (first) {
-        reply_array(c, 1);
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "flags");
-        reply_set(c, 2);
-        reply_status(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-        reply_status(c, "access"); /* Redis spells the access kinds in lower case */
-        reply_bulk_cstr(c, "begin_search");
-        reply_map(c, 2);
-        reply_bulk_cstr(c, "type");
-        reply_bulk_cstr(c, "index");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 1);
-        reply_bulk_cstr(c, "index");
-        reply_int(c, cmd->firstkey);
-        reply_bulk_cstr(c, "find_keys");
-        reply_map(c, 2);
-        reply_bulk_cstr(c, "type");
-        reply_bulk_cstr(c, "range");
-        reply_bulk_cstr(c, "spec");
-        reply_map(c, 3);
-        reply_bulk_cstr(c, "lastkey");
-        reply_int(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
-        reply_bulk_cstr(c, "keystep");
-        reply_int(c, cmd->step);
-        reply_bulk_cstr(c, "limit");
-        reply_int(c, 0);
-    } else {
-        reply_array(c, 0);
-    }
+    reply_key_specs(c, first, (cmd->flags & CMD_WRITE) ? "RW" : "RO", true,
+                    cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey, cmd->step);
     int ns = 0;
     for (const subcommand *s = cmd->subs; s && s->name; s++) ns++;
     reply_array(c, ns);

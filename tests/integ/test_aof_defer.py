@@ -97,19 +97,38 @@ def test_everysec_many_clients_replies_in_order_and_durable(srv):
     replies_in_order_and_durable("everysec")
 
 
-def busy_writer(port, stop, errors):
-    try:
-        c = harness.RawConn(port, timeout=20)
-        i = 0
-        while not stop.is_set() and i < 200000:
-            r = c.cmd("INCR", "busy")
-            if not isinstance(r, int):
-                errors.append("busy writer: %r" % (r,))
-                return
-            i += 1
-        c.close()
-    except Exception as e:  # noqa: BLE001
-        errors.append("busy writer: %r" % (e,))
+class BusyWriters:
+    """n connections INCRementing a counter (bounded) until the block ends,
+    so the AOF writer is mostly at work; errors collects what went wrong."""
+
+    def __init__(self, port, n):
+        self.port, self.stop, self.errors = port, threading.Event(), []
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
+
+    def run(self):
+        try:
+            c = harness.RawConn(self.port, timeout=20)
+            i = 0
+            while not self.stop.is_set() and i < 200000:
+                r = c.cmd("INCR", "busy")
+                if not isinstance(r, int):
+                    self.errors.append("busy writer: %r" % (r,))
+                    return
+                i += 1
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            self.errors.append("busy writer: %r" % (e,))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+        assert not self.errors, self.errors[:5]
 
 
 def hang_up_with_reply_pending(fsync):
@@ -118,26 +137,19 @@ def hang_up_with_reply_pending(fsync):
     connection that got the same socket number."""
     p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync).start()
     try:
-        stop, errors = threading.Event(), []
-        ws = [threading.Thread(target=busy_writer, args=(p.port, stop, errors), daemon=True) for _ in range(6)]
-        for t in ws:
-            t.start()
-        time.sleep(0.2)
         N = 300
-        for i in range(N):
-            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
-            s.sendall(harness.encode("SET", "gone:%d" % i, "v%d" % i))
-            s.close()
-            if i % 10 == 0:
-                # a new connection (maybe on a reused socket number) gets only its own reply
-                c = p.conn()
-                assert c.cmd("PING") == harness.PONG
-                assert c.cmd("ECHO", "mine:%d" % i) == b"mine:%d" % i
-                c.close()
-        stop.set()
-        for t in ws:
-            t.join(30)
-        assert not errors, errors[:5]
+        with BusyWriters(p.port, 6):
+            time.sleep(0.2)
+            for i in range(N):
+                s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+                s.sendall(harness.encode("SET", "gone:%d" % i, "v%d" % i))
+                s.close()
+                if i % 10 == 0:
+                    # a new connection (maybe on a reused socket number) gets only its own reply
+                    c = p.conn()
+                    assert c.cmd("PING") == harness.PONG
+                    assert c.cmd("ECHO", "mine:%d" % i) == b"mine:%d" % i
+                    c.close()
         c = p.conn()
         deadline = time.monotonic() + 10
         while c.cmd("GET", "gone:%d" % (N - 1)) is None and time.monotonic() < deadline:
@@ -194,32 +206,25 @@ def slow_reader(fsync):
     back short would wait for a request that never comes)."""
     p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync).start()
     try:
-        stop, errors = threading.Event(), []
-        ws = [threading.Thread(target=busy_writer, args=(p.port, stop, errors), daemon=True) for _ in range(4)]
-        for t in ws:
-            t.start()
         c = p.conn()
         big, mid = b"b" * (2 << 20), b"m" * 60000
         assert c.cmd("SET", "big", big) == harness.OK
         assert c.cmd("SET", "mid", mid) == harness.OK
-        s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
-        for k in range(12):
-            s.sendall(harness.encode("GET", "big") * 4 + harness.encode("SET", "mid", mid, "GET"))
-            want = (len(big) + len(b"$%d\r\n\r\n" % len(big))) * 4 + len(mid) + len(b"$60000\r\n\r\n")
-            got = 0
-            deadline = time.monotonic() + 20
-            while got < want:
-                assert time.monotonic() < deadline, "burst %d: %d of %d bytes" % (k, got, want)
-                chunk = s.recv(min(65536, want - got))
-                assert chunk, "connection closed"
-                got += len(chunk)
-                time.sleep(0.002)  # slower than the server: its socket stays full
-        s.close()
-        stop.set()
-        for t in ws:
-            t.join(30)
-        assert not errors, errors[:5]
         c.close()
+        with BusyWriters(p.port, 4):
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+            for k in range(12):
+                s.sendall(harness.encode("GET", "big") * 4 + harness.encode("SET", "mid", mid, "GET"))
+                want = (len(big) + len(b"$%d\r\n\r\n" % len(big))) * 4 + len(mid) + len(b"$60000\r\n\r\n")
+                got = 0
+                deadline = time.monotonic() + 20
+                while got < want:
+                    assert time.monotonic() < deadline, "burst %d: %d of %d bytes" % (k, got, want)
+                    chunk = s.recv(min(65536, want - got))
+                    assert chunk, "connection closed"
+                    got += len(chunk)
+                    time.sleep(0.002)  # slower than the server: its socket stays full
+            s.close()
     finally:
         p.cleanup()
 
