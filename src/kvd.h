@@ -516,6 +516,12 @@ typedef struct command {
 extern command cmds_string[], cmds_keys[], cmds_server[];
 
 void cmd_init(void);
+/* cmdmeta.c: a Redis command's ACL categories and tips (space-separated
+ * words, "" none), or NULL for a command Redis does not have */
+struct cmd_meta {
+    const char *name, *acl, *tips;
+};
+const struct cmd_meta *cmd_meta_find(const char *name);
 command *cmd_lookup(const char *name, size_t n);
 void cmd_coalesce(bool on);
 bool monitor_active(void);

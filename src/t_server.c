@@ -581,23 +581,35 @@ static const char *acl_group(const char *group)
     return NULL;
 }
 
-/* Redis 7.0's @dangerous commands (top level; in containers such as CLIENT
- * and CONFIG the category belongs to subcommands), plus kvd's own admin
- * commands. */
-static bool is_dangerous(const command *cmd)
+/* A command's ACL categories, space-separated: Redis's (cmdmeta.c), or
+ * for a command of kvd's own derived from its flags and group (admin
+ * ones are @dangerous). */
+static const char *cmd_categories(const command *cmd, char *out, size_t n)
 {
-    static const char *const names[] = {
-        "bgrewriteaof", "bgsave", "debug", "failover", "flushall", "flushdb", "info", "keys", "lastsave",
-        "migrate", "monitor", "pfdebug", "pfselftest", "psync", "replconf", "replicaof", "restore",
-        "restore-asking", "role", "save", "shutdown", "slaveof", "sort", "sort_ro", "swapdb", "sync", NULL,
-    };
-    for (int i = 0; names[i]; i++)
-        if (strcmp(cmd->name, names[i]) == 0) return true;
-    return (cmd->flags & CMD_ADMIN) && !cmd->subs;
+    const struct cmd_meta *m = cmd_meta_find(cmd->name);
+    if (m) return m->acl;
+    const char *g = acl_group(cmd->group ? cmd->group : "");
+    bool dangerous = (cmd->flags & CMD_ADMIN) && !cmd->subs;
+    snprintf(out, n, "%s%s%s %s%s%s", (cmd->flags & CMD_WRITE) ? "@write" : "@read", g ? " " : "", g ? g : "",
+             (cmd->flags & CMD_FAST) ? "@fast" : "@slow", (cmd->flags & CMD_BLOCKING) ? " @blocking" : "",
+             dangerous ? " @dangerous" : "");
+    return out;
 }
 
-/* Replies a set of the space-separated words of s. */
-static void reply_words_set(client *c, const char *s)
+/* True if the space-separated categories cats hold @cat (any case). */
+static bool has_category(const char *cats, const char *cat)
+{
+    size_t n = strlen(cat);
+    for (const char *p = cats; (p = strchr(p, '@'));) {
+        p++;
+        if (strncasecmp(p, cat, n) == 0 && (p[n] == ' ' || p[n] == '\0')) return true;
+    }
+    return false;
+}
+
+/* Replies a set of the space-separated words of s: status replies, or bulk
+ * strings (bulk), as Redis gives categories and tips. */
+static void reply_words_set(client *c, const char *s, bool bulk)
 {
     int n = 0;
     for (const char *p = s; *p;) {
@@ -617,7 +629,8 @@ static void reply_words_set(client *c, const char *s)
             p++;
         }
         w[k] = '\0';
-        reply_status(c, w);
+        if (bulk) reply_bulk_cstr(c, w);
+        else reply_status(c, w);
     }
 }
 
@@ -696,8 +709,8 @@ static void sub_info(client *c, const command *cmd, const subcommand *s)
     reply_int(c, s->firstkey);
     reply_int(c, s->lastkey);
     reply_int(c, s->step);
-    reply_words_set(c, s->acl);
-    reply_words_set(c, s->tips);
+    reply_words_set(c, s->acl, false);
+    reply_words_set(c, s->tips, true);
     /* OBJECT ENCODING key, MEMORY USAGE key: one key, read */
     reply_key_specs(c, s->firstkey, "RO", false, s->lastkey - s->firstkey, s->step);
     reply_array(c, 0);
@@ -722,17 +735,10 @@ static void command_info(client *c, command *cmd)
     reply_int(c, first);
     reply_int(c, first ? cmd->lastkey : 0);
     reply_int(c, first ? cmd->step : 0);
-    const char *cats[5];
-    int nc = 0;
-    cats[nc++] = (cmd->flags & CMD_WRITE) ? "@write" : "@read";
-    const char *g = acl_group(cmd->group ? cmd->group : "");
-    if (g) cats[nc++] = g;
-    cats[nc++] = (cmd->flags & CMD_FAST) ? "@fast" : "@slow";
-    if (cmd->flags & CMD_BLOCKING) cats[nc++] = "@blocking";
-    if (is_dangerous(cmd)) cats[nc++] = "@dangerous";
-    reply_set(c, nc);
-    for (int i = 0; i < nc; i++) reply_status(c, cats[i]);
-    reply_set(c, 0); /* tips */
+    char cats[96];
+    reply_words_set(c, cmd_categories(cmd, cats, sizeof cats), false);
+    const struct cmd_meta *m = cmd_meta_find(cmd->name);
+    reply_words_set(c, m ? m->tips : "", true);
     reply_key_specs(c, first, (cmd->flags & CMD_WRITE) ? "RW" : "RO", true,
                     cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey, cmd->step);
     int ns = 0;
@@ -774,16 +780,6 @@ static void command_docs(client *c, command *cmd)
     }
 }
 
-/* COMMAND LIST FILTERBY ACLCAT for a subcommand: its own categories */
-static bool sub_in_cat(const subcommand *s, const char *cat)
-{
-    size_t n = strlen(cat);
-    for (const char *p = s->acl; (p = strchr(p, '@'));) {
-        p++;
-        if (strncasecmp(p, cat, n) == 0 && (p[n] == ' ' || p[n] == '\0')) return true;
-    }
-    return false;
-}
 
 typedef struct cmdwalk {
     client *c;
@@ -799,17 +795,8 @@ static void walk_cb(command *cmd, void *ctx)
     if (!cmd->name[0]) return; /* disabled by rename-command */
     if (w->mode == 2) {
         bool hidden = w->pat.p && !util_glob_match(w->pat.p, w->pat.n, cmd->name, strlen(cmd->name), true);
-        if (w->cat && !hidden) {
-            const char *g = acl_group(cmd->group ? cmd->group : "");
-            bool hit = (g && strcasecmp(g + 1, w->cat) == 0) ||
-                       (strcasecmp(w->cat, "write") == 0 && (cmd->flags & CMD_WRITE)) ||
-                       (strcasecmp(w->cat, "read") == 0 && !(cmd->flags & CMD_WRITE)) ||
-                       (strcasecmp(w->cat, "fast") == 0 && (cmd->flags & CMD_FAST)) ||
-                       (strcasecmp(w->cat, "blocking") == 0 && (cmd->flags & CMD_BLOCKING)) ||
-                       (strcasecmp(w->cat, "dangerous") == 0 && is_dangerous(cmd)) ||
-                       (strcasecmp(w->cat, "slow") == 0 && !(cmd->flags & CMD_FAST));
-            if (!hit) hidden = true;
-        }
+        char cats[96];
+        if (w->cat && !hidden && !has_category(cmd_categories(cmd, cats, sizeof cats), w->cat)) hidden = true;
         if (!hidden) {
             reply_bulk_cstr(w->c, cmd->name);
             w->n++;
@@ -819,7 +806,7 @@ static void walk_cb(command *cmd, void *ctx)
             char full[96];
             sub_fullname(full, sizeof full, cmd, s);
             if (w->pat.p && !util_glob_match(w->pat.p, w->pat.n, full, strlen(full), true)) continue;
-            if (w->cat && !sub_in_cat(s, w->cat)) continue;
+            if (w->cat && !has_category(s->acl, w->cat)) continue;
             reply_bulk_cstr(w->c, full);
             w->n++;
         }
@@ -909,7 +896,28 @@ static void command_command(client *c)
             return;
         }
         int argc = c->argc - 2;
-        if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+        /* a container's keys are its subcommand's (OBJECT ENCODING key,
+         * MEMORY USAGE key) */
+        const subcommand *sc = NULL;
+        if (cmd->subs && argc >= 2) {
+            for (const subcommand *s = cmd->subs; s->name && !sc; s++)
+                if (sv_eqci(c->argv[3], s->name)) sc = s;
+            if (!sc) {
+                reply_error(c, "ERR Invalid command specified");
+                return;
+            }
+        }
+        /* Redis's order: a command without keys says so before its
+         * arity is looked at; a container alone has none, nor have shard
+         * channels (SPUBLISH...: not keys) */
+        bool has_keys = sc ? sc->firstkey > 0
+                           : !cmd->subs && (cmd->firstkey > 0 || cmd->getkeys) && !(cmd->flags & CMD_PUBSUB);
+        if (!has_keys) {
+            reply_error(c, "ERR The command has no key arguments");
+            return;
+        }
+        int arity = sc ? sc->arity : cmd->arity;
+        if ((arity > 0 && argc != arity) || argc < -arity) {
             reply_error(c, "ERR Invalid number of arguments specified for command");
             return;
         }
@@ -924,9 +932,15 @@ static void command_command(client *c)
         tmp.argv = c->argv + 2;
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
-        int n = cmd_getkeys(&tmp, cmd, keys, argc);
+        int n = 0;
+        if (!sc) {
+            n = cmd_getkeys(&tmp, cmd, keys, argc);
+        } else if (sc->firstkey) {
+            int last = sc->lastkey < 0 ? argc + sc->lastkey : sc->lastkey;
+            for (int k = sc->firstkey; k <= last && k < argc; k += sc->step) keys[n++] = k;
+        }
         if (n == 0) {
-            reply_error(c, "ERR The command has no key arguments");
+            reply_error(c, "ERR Invalid arguments specified for command");
         } else {
             reply_array(c, n);
             for (int i = 0; i < n; i++) reply_bulk_sv(c, tmp.argv[keys[i]]);

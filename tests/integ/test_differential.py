@@ -556,7 +556,16 @@ CORE_FLAGS = {b"write", b"readonly", b"denyoom", b"fast", b"blocking", b"movable
 
 def command_facts(conn, name):
     r = conn.cmd("COMMAND", "INFO", name)[0]
-    return r[1], r[3], r[4], r[5], sorted(bytes(f) for f in r[2] if bytes(f) in CORE_FLAGS)
+    return (r[1], r[3], r[4], r[5], sorted(bytes(f) for f in r[2] if bytes(f) in CORE_FLAGS),
+            sorted(map(bytes, r[6])), sorted(map(bytes, r[7])))  # ACL categories, tips
+
+
+# COMMAND GETKEYS: keys, or the error, in Redis's order of checks
+GETKEYS_CASES = ["get k", "mset a 1 b 2", "time x", "keys *", "ping", "blpop a b 0", "lmpop 2 a b left",
+                 "zrangestore d s 0 1", "zinter 2 a", "sintercard 3 a b", "bzmpop 0 2 a b min",
+                 "spublish c m", "ssubscribe a b", "object encoding k", "object encoding", "object help",
+                 "memory usage k samples 5", "memory usage", "client nosuch", "client list", "command getkeys",
+                 "nosuchcommand x", "touch a b", "exists"]
 
 
 @timeout(120)
@@ -591,6 +600,9 @@ def test_command_info_against_redis(srv):
                                                             b.cmd("COMMAND", "DOCS", name)))
             for k in (b"summary", b"since", b"group"):
                 assert da[k] == db[k], (name, k, da[k], db[k])
+        for case in GETKEYS_CASES:
+            ra, rb = a.cmd("COMMAND", "GETKEYS", *case.split()), b.cmd("COMMAND", "GETKEYS", *case.split())
+            assert ra == rb, (case, ra, rb)
         for cont in sorted({n.split(b"|")[0] for n in subs_mine}):
             listed = {bytes(x[0]) for x in a.cmd("COMMAND", "INFO", cont)[0][9]}
             assert listed == {n for n in subs_mine if n.split(b"|")[0] == cont}, (cont, listed)
