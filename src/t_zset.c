@@ -1642,6 +1642,9 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
     a.nsrc = n;
     a.op = op;
     if (op == ZOP_UNION) {
+        /* smallest first, as Redis: a SUM's rounding (0.1 + 0.2 + 0.3) and
+         * where inf + -inf resets to 0 depend on the order */
+        qsort(srcs, (size_t)n, sizeof(zsrc), cmp_src_len);
         for (int i = 0; i < n; i++) {
             a.weight = srcs[i].weight;
             src_each(&srcs[i], union_cb, &a);

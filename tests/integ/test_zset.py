@@ -599,6 +599,22 @@ def test_inter_nan_product(srv):
         b"m", b"-inf", b"n", b"3"]
 
 
+def test_union_sums_smallest_first(srv):
+    # ZUNION and ZUNIONSTORE aggregate the smallest input first, as Redis:
+    # in the order given, 0.1 + 0.2 + 0.3 would round to 0.6000000000000001,
+    # and inf + -inf (reset to 0) would come before the 0.5 instead of after
+    c = srv.conn()
+    assert c.cmd("ZADD", "big", "0.1", "x", "1", "p", "1", "q") == 3
+    assert c.cmd("ZADD", "one", "0.2", "x") == 1
+    assert c.cmd("ZADD", "two", "0.3", "x", "1", "r") == 2
+    assert c.cmd("ZUNION", "3", "big", "one", "two", "WITHSCORES")[:2] == [b"x", b"0.59999999999999998"]
+    assert c.cmd("ZUNIONSTORE", "dst", "3", "big", "one", "two") == 4
+    assert c.cmd("ZSCORE", "dst", "x") == b"0.59999999999999998"
+    assert c.cmd("ZADD", "inf", "inf", "x") == 1
+    assert c.cmd("ZUNION", "3", "big", "inf", "inf", "WEIGHTS", "0.5", "1", "-1", "WITHSCORES")[:2] == [
+        b"x", b"0.050000000000000003"]
+
+
 def test_zscan_packed_integral_scores(srv):
     # ZSCAN of a packed sorted set gives an integral score within +-2^62 as
     # an integer, as Redis 7.0's listpack does; the other replies use the
