@@ -392,8 +392,45 @@ def scan_cmd(rng):
     return a
 
 
+def block_cmd(rng):
+    """Blocking pops and moves: a key with something answers at once, empty
+    ones time out after a millisecond (inside MULTI at once); never timeout
+    0, which would wait for good."""
+    c = rng.choice(["BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"])
+    t = rng.choice(["0.001", "0.001", "0.001", "0.002", "-1", "x", "1e-3"])
+    if c in ("BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"):
+        return [c] + pick(rng, KEYS) + [t]
+    if c == "BRPOPLPUSH":
+        return [c, rng.choice(KEYS), rng.choice(KEYS), t]
+    if c == "BLMOVE":
+        return [c, rng.choice(KEYS), rng.choice(KEYS), rng.choice(["LEFT", "RIGHT"]),
+                rng.choice(["LEFT", "RIGHT", "UP"] if rng.random() < 0.05 else ["LEFT", "RIGHT"]), t]
+    ks = pick(rng, KEYS)
+    n = str(len(ks)) if rng.random() < 0.95 else number(rng)
+    where = ["LEFT", "RIGHT"] if c == "BLMPOP" else ["MIN", "MAX"]
+    return ([c, t, n] + ks + [rng.choice(where)] + (["COUNT", number(rng, -1, 4)] if rng.random() < 0.4 else []))
+
+
+def misc_cmd(rng):
+    """WATCH and UNWATCH (a transaction after them runs: nobody else
+    writes), absolute deadlines in milliseconds, ECHO, FLUSHDB."""
+    c = rng.choice(["WATCH", "UNWATCH", "PEXPIREAT", "PEXPIRETIME", "ECHO", "ECHO", "FLUSHDB"])
+    if c == "WATCH":
+        return [c] + pick(rng, KEYS)
+    if c == "PEXPIREAT":
+        return ([c, rng.choice(KEYS), rng.choice(["1", "4102444800000", "x", "-5"])]
+                + ([rng.choice(["NX", "XX", "GT", "LT"])] if rng.random() < 0.3 else []))
+    if c == "PEXPIRETIME":
+        return [c, rng.choice(KEYS)]
+    if c == "ECHO":
+        return [c, rng.choice(MEMBERS)]
+    if c == "FLUSHDB" and rng.random() < 0.8:
+        return ["ECHO", "not flushed"]  # rarely: it empties the stream's keys
+    return [c] + ([rng.choice(["SYNC", "ASYNC", "BAD"])] if rng.random() < 0.5 else [])
+
+
 GENERATORS = [(set_cmd, 5), (zset_cmd, 8), (hash_cmd, 3), (list_cmd, 3), (string_cmd, 2), (key_cmd, 2),
-              (whole_cmd, 1), (scan_cmd, 1)]
+              (whole_cmd, 1), (scan_cmd, 1), (block_cmd, 1), (misc_cmd, 0.5)]
 SCANS = {"SCAN", "SSCAN", "ZSCAN", "HSCAN"}
 WHOLE = {"SRANDMEMBER", "SPOP", "ZRANDMEMBER", "HRANDFIELD"}
 
@@ -413,7 +450,7 @@ def next_command(rng):
     return cmd
 
 
-TIMES = {"TTL", "PTTL", "EXPIRETIME"}
+TIMES = {"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"}
 
 
 def normalize(cmd, reply):
