@@ -220,9 +220,14 @@ static inline sv zn_sv(const znode *x)
     return v;
 }
 
+/* The four below answer as Redis's zslFirstIn(Lex)Range and
+ * zslLastIn(Lex)Range: nothing when the range is empty, the tail is below
+ * it or the first node above it (which matters for a lex range over
+ * scores that are not all equal). */
 znode *zsl_first_in_range(const zsl *l, const zrange *r)
 {
-    if (zr_empty(r) || !l->tail || !zr_gte_min(l->tail->score, r)) return NULL;
+    const znode *first = l->header->lv[0].fwd;
+    if (zr_empty(r) || !l->tail || !zr_gte_min(l->tail->score, r) || !zr_lte_max(first->score, r)) return NULL;
     znode *y = l->header;
     for (int i = l->level - 1; i >= 0; i--)
         while (y->lv[i].fwd && !zr_gte_min(y->lv[i].fwd->score, r)) y = y->lv[i].fwd;
@@ -233,7 +238,7 @@ znode *zsl_first_in_range(const zsl *l, const zrange *r)
 znode *zsl_last_in_range(const zsl *l, const zrange *r)
 {
     znode *first = l->header->lv[0].fwd;
-    if (zr_empty(r) || !first || !zr_lte_max(first->score, r)) return NULL;
+    if (zr_empty(r) || !first || !zr_lte_max(first->score, r) || !zr_gte_min(l->tail->score, r)) return NULL;
     znode *y = l->header;
     for (int i = l->level - 1; i >= 0; i--)
         while (y->lv[i].fwd && zr_lte_max(y->lv[i].fwd->score, r)) y = y->lv[i].fwd;
@@ -242,7 +247,8 @@ znode *zsl_last_in_range(const zsl *l, const zrange *r)
 
 znode *zsl_first_in_lex(const zsl *l, const zlex *r)
 {
-    if (zl_empty(r) || !l->tail || !zl_gte_min(zn_sv(l->tail), r)) return NULL;
+    const znode *first = l->header->lv[0].fwd;
+    if (zl_empty(r) || !l->tail || !zl_gte_min(zn_sv(l->tail), r) || !zl_lte_max(zn_sv(first), r)) return NULL;
     znode *y = l->header;
     for (int i = l->level - 1; i >= 0; i--)
         while (y->lv[i].fwd && !zl_gte_min(zn_sv(y->lv[i].fwd), r)) y = y->lv[i].fwd;
@@ -253,7 +259,7 @@ znode *zsl_first_in_lex(const zsl *l, const zlex *r)
 znode *zsl_last_in_lex(const zsl *l, const zlex *r)
 {
     znode *first = l->header->lv[0].fwd;
-    if (zl_empty(r) || !first || !zl_lte_max(zn_sv(first), r)) return NULL;
+    if (zl_empty(r) || !first || !zl_lte_max(zn_sv(first), r) || !zl_gte_min(zn_sv(l->tail), r)) return NULL;
     znode *y = l->header;
     for (int i = l->level - 1; i >= 0; i--)
         while (y->lv[i].fwd && zl_lte_max(zn_sv(y->lv[i].fwd), r)) y = y->lv[i].fwd;

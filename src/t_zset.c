@@ -453,9 +453,20 @@ static void zs_collect(const void *z, const zq *q, zvec *out)
     int64_t offset = q->offset, limit = q->limit;
     if (enc_of(z) == ZSET_ENC_PACK) {
         zel *all = zpk_all(z);
-        int64_t n = (int64_t)len, i = q->rev ? n - 1 : 0, step = q->rev ? -1 : 1;
-        /* skip what is before the range in walking order */
-        while (i >= 0 && i < n && !(q->rev ? zq_in_hi(q, &all[i]) : zq_in_lo(q, &all[i]))) i += step;
+        int64_t n = (int64_t)len, i = -1, step = q->rev ? -1 : 1;
+        /* as Redis's zzlFirstIn(Lex)Range / zzlLastIn(Lex)Range: nothing
+         * when the range is empty, the last entry is below it or the first
+         * above it; else the first entry (walking) on the near side of the
+         * range, if it is also on the near side of the far end. With the
+         * scores of a lex query not all equal this decides the reply. */
+        bool empty = q->kind == ZQ_SCORE ? zr_empty(&q->r) : zl_empty(&q->lx);
+        if (n && !empty && zq_in_lo(q, &all[n - 1]) && zq_in_hi(q, &all[0])) {
+            for (int64_t k = q->rev ? n - 1 : 0; k >= 0 && k < n; k += step) {
+                if (!(q->rev ? zq_in_hi(q, &all[k]) : zq_in_lo(q, &all[k]))) continue;
+                if (q->rev ? zq_in_lo(q, &all[k]) : zq_in_hi(q, &all[k])) i = k;
+                break;
+            }
+        }
         while (i >= 0 && i < n && offset) {
             i += step;
             offset--;
@@ -1024,6 +1035,13 @@ static void zrange_generic(client *c, int src, bool store, int kind, int dir)
     if (store) {
         sv dst = c->argv[1];
         if (v.n) {
+            /* as Redis's ZRANGESTORE: the destination starts packed when the
+             * count fits, takes the range in its order and turns into a
+             * skip list at the first member too long to pack; zeros stored
+             * while packed lose their sign */
+            if (v.n <= (uint64_t)CFG(zset_max_listpack_entries))
+                for (uint64_t i = 0; i < v.n && (long long)v.v[i].m.n <= CFG(zset_max_listpack_value); i++)
+                    if (v.v[i].score == 0) v.v[i].score = 0.0;
             void *nz = zs_build(v.v, v.n);
             store_add_ptr(c->db, dst, OBJ_ZSET, nz, -1);
             store_written(c, c->db, dst);

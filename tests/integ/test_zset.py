@@ -615,6 +615,40 @@ def test_union_sums_smallest_first(srv):
         b"x", b"0.050000000000000003"]
 
 
+def test_lex_range_limit_on_an_empty_range(srv):
+    # an empty lex range ((m4 above (m2) selects nothing, LIMIT offset or
+    # not, whatever the scores (Redis checks the range before walking)
+    c = srv.conn()
+    assert c.cmd("ZADD", "z", "1", "1", "-inf", "m7") == 2
+    for z in ("z", "big"):
+        if z == "big":  # the same in the skip-list encoding
+            assert c.cmd("ZADD", "big", "1", "1", "-inf", "m7", "2", "x" * 100) == 3
+        assert c.cmd("ZRANGEBYLEX", z, "(m4", "(m2") == []
+        assert c.cmd("ZRANGEBYLEX", z, "(m4", "(m2", "LIMIT", "1", "1") == []
+        assert c.cmd("ZREVRANGEBYLEX", z, "(m2", "(m4", "LIMIT", "1", "1") == []
+        assert c.cmd("ZRANGE", z, "(m4", "(m2", "BYLEX", "LIMIT", "1", "1") == []
+        assert c.cmd("ZLEXCOUNT", z, "(m4", "(m2") == 0
+        assert c.cmd("ZRANGEBYSCORE", z, "(3", "(2", "LIMIT", "1", "1") == []
+
+
+def test_rangestore_zero_sign_as_redis(srv):
+    # ZRANGESTORE's destination starts packed when the count fits and turns
+    # into a skip list at the first member too long to pack: a zero stored
+    # before that loses its sign, as in Redis's listpack
+    c = srv.conn()
+    long = "l" * 70  # over zset-max-listpack-value (64): a skip list
+    assert c.cmd("ZADD", "s0", "0", "a", "1.5", "b", "2", long) == 3
+    assert c.cmd("ZUNIONSTORE", "src", "1", "s0", "WEIGHTS", "-1") == 3
+    assert c.cmd("ZSCORE", "src", "a") == b"-0"  # 0 x -1, kept in the skip list
+    # a (-0) first, the long member last: a is stored while packed
+    assert c.cmd("ZRANGESTORE", "dst", "src", "0", "-1", "REV") == 3
+    assert c.cmd("ZSCORE", "dst", "a") == b"0"
+    assert c.cmd("OBJECT", "ENCODING", "dst") == b"skiplist"
+    # the long member first: a skip list from the start keeps the sign
+    assert c.cmd("ZRANGESTORE", "dst2", "src", "0", "-1") == 3
+    assert c.cmd("ZSCORE", "dst2", "a") == b"-0"
+
+
 def test_zscan_packed_integral_scores(srv):
     # ZSCAN of a packed sorted set gives an integral score within +-2^62 as
     # an integer, as Redis 7.0's listpack does; the other replies use the
