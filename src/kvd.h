@@ -459,6 +459,10 @@ typedef void cmdproc(struct client *c);
 /* Returns key argument indexes for commands whose keys can't be described
  * by first/last/step (ZUNIONSTORE, LMPOP...). Fills keys[], returns count. */
 typedef int cmdkeys(struct client *c, int *keys, int max);
+/* Set by a cmdkeys function whose numkeys argument is missing, not a
+ * number, below 1 or beyond the arguments (it then lists no source keys):
+ * COMMAND GETKEYS answers Redis's "Invalid arguments" for it. */
+extern _Thread_local bool cmd_keys_invalid;
 
 enum {
     CMD_WRITE = 1 << 0,      /* may modify the keyspace: write locks, AOF */

@@ -1014,17 +1014,9 @@ static bool parse_mpop(client *c, int ni, int *nkeys, bool *left, long *count)
     return true;
 }
 
-static int mpop_keys(client *c, int ni, int *keys, int max)
-{
-    long long nk;
-    if (ni >= c->argc || !util_str2ll(c->argv[ni].p, c->argv[ni].n, &nk) || nk < 1) return 0;
-    int n = 0;
-    for (long long j = ni + 1; j <= ni + nk && j < c->argc && n < max; j++) keys[n++] = (int)j;
-    return n;
-}
-
-static int lmpop_getkeys(client *c, int *keys, int max) { return mpop_keys(c, 1, keys, max); }
-static int blmpop_getkeys(client *c, int *keys, int max) { return mpop_keys(c, 2, keys, max); }
+int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx); /* t_set.c */
+static int lmpop_getkeys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 1, 0); }
+static int blmpop_getkeys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 2, 0); }
 
 static void lmpop_command(client *c)
 {

@@ -933,13 +933,14 @@ static void command_command(client *c)
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
         int n = 0;
+        cmd_keys_invalid = false;
         if (!sc) {
             n = cmd_getkeys(&tmp, cmd, keys, argc);
         } else if (sc->firstkey) {
             int last = sc->lastkey < 0 ? argc + sc->lastkey : sc->lastkey;
             for (int k = sc->firstkey; k <= last && k < argc; k += sc->step) keys[n++] = k;
         }
-        if (n == 0) {
+        if (n == 0 || cmd_keys_invalid) {
             reply_error(c, "ERR Invalid arguments specified for command");
         } else {
             reply_array(c, n);

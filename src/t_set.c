@@ -51,13 +51,18 @@ entry *lookup_typed(client *c, sv key, int type, bool write, bool *wrong)
 /* Key positions of "numkeys key [key ...]" commands: the numkeys argument
  * at nkidx, plus a destination key at dstidx when > 0. A numkeys the
  * handler will refuse yields no source keys. */
+_Thread_local bool cmd_keys_invalid;
+
 int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx)
 {
     int n = 0;
     if (dstidx > 0 && dstidx < c->argc && n < max) keys[n++] = dstidx;
     long long nk;
-    if (nkidx >= c->argc || !util_str2ll(c->argv[nkidx].p, c->argv[nkidx].n, &nk)) return n;
-    if (nk < 1 || nk > c->argc - nkidx - 1) return n;
+    if (nkidx >= c->argc || !util_str2ll(c->argv[nkidx].p, c->argv[nkidx].n, &nk) || nk < 1 ||
+        nk > c->argc - nkidx - 1) {
+        cmd_keys_invalid = true;
+        return n;
+    }
     for (int i = 0; i < nk && n < max; i++) keys[n++] = nkidx + 1 + i;
     return n;
 }

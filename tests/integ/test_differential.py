@@ -613,7 +613,9 @@ GETKEYS_CASES = ["get k", "mset a 1 b 2", "time x", "keys *", "ping", "blpop a b
                  "zrangestore d s 0 1", "zinter 2 a", "sintercard 3 a b", "bzmpop 0 2 a b min",
                  "spublish c m", "ssubscribe a b", "object encoding k", "object encoding", "object help",
                  "memory usage k samples 5", "memory usage", "client nosuch", "client list", "command getkeys",
-                 "nosuchcommand x", "touch a b", "exists"]
+                 "nosuchcommand x", "touch a b", "exists", "zunionstore d 2 a", "zunionstore d 0 a",
+                 "zunionstore d 1 a", "lmpop 3 a left", "blmpop 0 5 a left", "zmpop x a min",
+                 "zdiffstore d 1 a"]
 
 
 @timeout(120)
