@@ -151,8 +151,7 @@ static buf abuf;                 /* appended, not yet taken by a writer */
 static uint64_t next_lsn;        /* last LSN handed out */
 static uint64_t appended_pos;    /* stream bytes appended since start */
 static _Atomic uint64_t written_pos, synced_pos;
-static bool writer_busy;
-static _Atomic bool writer_active; /* writer_busy, readable without amu (a hint) */
+static _Atomic bool writer_busy; /* set and cleared under amu; read without it as a hint */
 static buf wbuf;                 /* owned by the writer of the moment */
 static size_t woff;              /* bytes of wbuf already written */
 static uint64_t wbuf_start;      /* stream position of wbuf.p[0] */
@@ -738,7 +737,6 @@ static void close_fd_locked(int fd)
 static void writer_run(void)
 {
     writer_busy = true;
-    atomic_store_explicit(&writer_active, true, memory_order_relaxed);
     if (woff == wbuf.len) {
         buf t = wbuf;
         wbuf = abuf;
@@ -816,7 +814,6 @@ static void writer_run(void)
         woff = 0;
     }
     writer_busy = false;
-    atomic_store_explicit(&writer_active, false, memory_order_relaxed);
     writer_progress();
 }
 
@@ -924,14 +921,12 @@ static void flush_and_sync(bool sync)
  * or lets the connection go. appendfsync always, 50 clients, P1: context
  * switches per request 2.85 -> 1.29, CPU per request 42 -> 24-30 us. */
 
-#define DEFER_MAX 4096 /* conn.c defers no more, into an empty socket */
-
 bool aof_defer_likely(void)
 {
     uint64_t pos = T.wait_pos;
     if (!pos || have_pos() >= pos) return false;
     return atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed) == FS_ALWAYS ||
-           atomic_load_explicit(&writer_active, memory_order_relaxed);
+           atomic_load_explicit(&writer_busy, memory_order_relaxed);
 }
 
 bool aof_defer_reply(int fd, const char *p, size_t len)
@@ -941,7 +936,7 @@ bool aof_defer_reply(int fd, const char *p, size_t len)
         if (atomic_load(&tl_defer.word) != 1 || tl_defer.sent != tl_defer.outlen) return false;
         tl_defer.deferred = false;
     }
-    if (!pos || len > DEFER_MAX || have_pos() >= pos) return false;
+    if (!pos || len > AOF_DEFER_MAX || have_pos() >= pos) return false;
     bool always = atomic_load_explicit(&aof_fsync_mode, memory_order_relaxed) == FS_ALWAYS;
     pthread_mutex_lock(&amu);
     if (!bg_running || bg_stop || cur_fd < 0 || have_pos() >= pos || atomic_load(&aof_write_failing) ||
@@ -1017,14 +1012,7 @@ static void *bg_main(void *arg)
         if (!atomic_load(&bg_kicked) && now < next_sync) {
             int64_t wait_us = next_sync - now;
             if (atomic_load(&ndeferred) && wait_us > 100000) wait_us = 100000; /* a failed write: retry */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait_us / 1000000;
-            ts.tv_nsec += (wait_us % 1000000) * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = util_deadline(wait_us);
             pthread_cond_timedwait(&bg_cv, &bg_mu, &ts);
             if (bg_stop) break;
         }

@@ -166,14 +166,7 @@ void conn_kill_all(void)
 /* Waits up to ms for every connection thread to finish. */
 void conn_shutdown_wait(int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = util_deadline((int64_t)ms * 1000);
     pthread_mutex_lock(&conn_list_lock);
     while (nclients > 0)
         if (pthread_cond_timedwait(&clients_gone, &conn_list_lock, &ts) != 0) break;
@@ -239,30 +232,8 @@ static bool output_over_limit(client *c, size_t pending)
     return true;
 }
 
-static bool send_raw(client *c, const char *p, size_t len);
-
-/* A reply handed to the AOF's group commit (aof_defer_reply) goes out
- * before anything else: waits for it and sends what the socket did not
- * take then. */
-static bool defer_finish(client *c)
-{
-    const char *rest;
-    size_t n;
-    if (!aof_defer_finish(&rest, &n) || n == 0) return true;
-    return send_raw(c, rest, n);
-}
-
-/* Sends p[0..len) on c's socket under the limits above. False when the
- * connection must close (peer gone, killed, or a limit passed). */
-static bool send_bounded(client *c, const char *p, size_t len)
-{
-    cmd_stats_flush(); /* what these replies answer is counted before they go out */
-    if (!defer_finish(c)) return false;
-    /* no reply before the AOF records of what it answers are written */
-    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
-    return send_raw(c, p, len);
-}
-
+/* Sends p[0..len) on c's socket under the limits above, as it is. False
+ * when the connection must close (peer gone, killed, or a limit passed). */
 static bool send_raw(client *c, const char *p, size_t len)
 {
     size_t off = 0;
@@ -314,6 +285,28 @@ static bool send_raw(client *c, const char *p, size_t len)
     if (ok && !progress) c->obuf_soft_since = 0; /* written without waiting */
     atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
     return ok;
+}
+
+/* A reply handed to the AOF's group commit (aof_defer_reply) goes out
+ * before anything else: waits for it and sends what the socket did not
+ * take then. */
+static bool defer_finish(client *c)
+{
+    const char *rest;
+    size_t n;
+    if (!aof_defer_finish(&rest, &n) || n == 0) return true;
+    return send_raw(c, rest, n);
+}
+
+/* send_raw, after any deferred reply and once the AOF records of what
+ * p answers are written. */
+static bool send_bounded(client *c, const char *p, size_t len)
+{
+    cmd_stats_flush(); /* what these replies answer is counted before they go out */
+    if (!defer_finish(c)) return false;
+    /* no reply before the AOF records of what it answers are written */
+    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_written();
+    return send_raw(c, p, len);
 }
 
 bool conn_reply_too_big(client *c)
@@ -663,10 +656,9 @@ static void sched_batch_set(bool on)
  * and nothing still queued in it. The thread then sleeps in read(2); a
  * reply the socket took only in part would wait there for a request the
  * client, waiting for the rest, never sends. */
-#define DEFER_REPLY_MAX 4096
 static bool can_defer(client *c, bool close_now)
 {
-    return !close_now && c->obuf.len <= DEFER_REPLY_MAX && atomic_load_explicit(&aof_on, memory_order_relaxed) &&
+    return !close_now && c->obuf.len <= AOF_DEFER_MAX && atomic_load_explicit(&aof_on, memory_order_relaxed) &&
            !c->obuf_foreign && c->wakefd < 0 &&
            !(atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_CLOSE_ASAP | CLIENT_POLL)) &&
            aof_defer_likely() && sock_outq(c->fd) == 0;

@@ -439,11 +439,7 @@ static void *reaper_main(void *arg)
         if (wait_us < 1000) wait_us = 1000;
         pthread_mutex_lock(&reaper_mu);
         if (reaper_stop_flag || reaper_kick) continue;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        long long ns = ts.tv_nsec + (long long)wait_us * 1000;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
+        struct timespec ts = util_deadline(wait_us);
         pthread_cond_timedwait(&reaper_cv, &reaper_mu, &ts);
     }
     pthread_mutex_unlock(&reaper_mu);

@@ -1138,6 +1138,9 @@ void aof_wait_written(void);
  * always the AOF thread is woken to write, under everysec or no a lone
  * write(2) is quicker done by the thread itself). */
 bool aof_defer_reply(int fd, const char *p, size_t len);
+/* The largest reply deferred: conn.c defers only into an empty socket,
+ * which takes this much at once. */
+#define AOF_DEFER_MAX 4096
 /* Whether aof_defer_reply would likely take this thread's reply (a hint,
  * without locks: the caller checks its socket only then). */
 bool aof_defer_likely(void);

@@ -435,13 +435,7 @@ static void *snap_main(void *arg)
             pthread_mutex_lock(&st_mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = util_deadline(100000);
         pthread_cond_timedwait(&st_cv, &st_mu, &ts);
     }
     pthread_mutex_unlock(&st_mu);

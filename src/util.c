@@ -62,6 +62,17 @@ int64_t util_monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+struct timespec util_deadline(int64_t us)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + us % 1000000 * 1000;
+    ts.tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
 /* Moves util_mstime()/util_ustime() by ms (may be negative). Safe from any
  * thread; readers see either the old or the new offset. */
 void util_clock_jump(int64_t ms)

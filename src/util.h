@@ -7,11 +7,13 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <time.h>
 
 /* util.c — clock: every time read in the server goes through these. */
 int64_t  util_mstime(void);       /* wall clock ms since epoch, plus the test offset */
 int64_t  util_ustime(void);       /* wall clock us since epoch, plus the test offset */
 int64_t  util_monotonic_us(void); /* CLOCK_MONOTONIC in us (not offset), for durations */
+struct timespec util_deadline(int64_t us); /* CLOCK_REALTIME + us (not offset), for pthread_cond_timedwait */
 void     util_clock_jump(int64_t ms); /* adds ms to the offset (atomic, thread-safe) */
 int64_t  util_clock_offset(void); /* the current offset in ms */
 

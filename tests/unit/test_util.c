@@ -80,6 +80,27 @@ START_TEST(test_clock_jump_is_atomic)
 }
 END_TEST
 
+/* util_deadline: now + us on CLOCK_REALTIME, normalized (a carry into
+ * seconds from the nanoseconds, whole seconds, zero). */
+START_TEST(test_deadline_adds_and_normalizes)
+{
+    const int64_t cases[] = {0, 1, 999999, 1000000, 1500000, 100000, 2999999999LL};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_REALTIME, &a);
+        struct timespec d = util_deadline(cases[i]);
+        clock_gettime(CLOCK_REALTIME, &b);
+        ck_assert_int_ge(d.tv_nsec, 0);
+        ck_assert_int_lt(d.tv_nsec, 1000000000L);
+        int64_t dus = (int64_t)d.tv_sec * 1000000 + d.tv_nsec / 1000;
+        int64_t lo = (int64_t)a.tv_sec * 1000000 + a.tv_nsec / 1000 + cases[i];
+        int64_t hi = (int64_t)b.tv_sec * 1000000 + b.tv_nsec / 1000 + cases[i];
+        ck_assert_msg(dus >= lo - 1 && dus <= hi + 1, "deadline(%lld) off by %lld..%lld us", (long long)cases[i],
+                      (long long)(dus - lo), (long long)(dus - hi));
+    }
+}
+END_TEST
+
 START_TEST(test_monotonic_never_goes_back)
 {
     int64_t prev = util_monotonic_us();
@@ -816,6 +837,7 @@ Suite *make_suite_util(void)
 
     tc = tcase_create("clock");
     tcase_add_test(tc, test_clock_tracks_wall_time);
+    tcase_add_test(tc, test_deadline_adds_and_normalizes);
     tcase_add_test(tc, test_clock_jump_moves_wall_clock_only);
     tcase_add_test(tc, test_clock_jump_is_atomic);
     tcase_add_test(tc, test_monotonic_never_goes_back);
