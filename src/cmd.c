@@ -123,16 +123,26 @@ const char **cmd_flag_names(int flags, int *n)
 }
 
 /* Key argument indexes of c's request for cmd; at most max. */
+int cmd_range_keys(int argc, int first, int last, int step, int *keys, int max)
+{
+    if (first <= 0) return 0;
+    if (last < 0) last = argc + last;
+    int n = 0;
+    for (int i = first; i <= last && i < argc && n < max; i += step ? step : 1) keys[n++] = i;
+    return n;
+}
+
 int cmd_getkeys(client *c, command *cmd, int *keys, int max)
 {
     if (cmd->getkeys) return cmd->getkeys(c, keys, max);
-    if (cmd->firstkey <= 0) return 0;
-    int last = cmd->lastkey;
-    if (last < 0) last = c->argc + last;
-    int n = 0;
-    for (int i = cmd->firstkey; i <= last && i < c->argc && n < max; i += cmd->step ? cmd->step : 1)
-        keys[n++] = i;
-    return n;
+    return cmd_range_keys(c->argc, cmd->firstkey, cmd->lastkey, cmd->step, keys, max);
+}
+
+const subcommand *cmd_sub_find(const command *cmd, sv name)
+{
+    for (const subcommand *s = cmd->subs; s && s->name; s++)
+        if (sv_eqci(name, s->name)) return s;
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- locking */
@@ -418,8 +428,8 @@ static bool check_subcommand(client *c, command *cmd)
     c->lastsub[0] = '\0';
     if (c->argc < 2) return true; /* COMMAND alone; others have arity -2 */
     sv sub = c->argv[1];
-    for (const subcommand *s = cmd->subs; s->name; s++) {
-        if (!sv_eqci(sub, s->name)) continue;
+    const subcommand *s = cmd_sub_find(cmd, sub);
+    if (s) {
         snprintf(c->lastsub, sizeof c->lastsub, "%s", s->name);
         if ((s->arity > 0 && c->argc != s->arity) || (s->arity < 0 && c->argc < -s->arity)) {
             atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);

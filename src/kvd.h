@@ -546,6 +546,15 @@ void slowlog_feed(struct client *c, command *cmd, int64_t usec);
 void cmd_propagate(struct client *c, int argc, const sv *argv);
 void cmd_propagate_none(struct client *c);
 int cmd_getkeys(struct client *c, command *cmd, int *keys, int max);
+/* Argument indexes first..last by step (last < 0: from the end) of argc
+ * arguments; at most max. */
+int cmd_range_keys(int argc, int first, int last, int step, int *keys, int max);
+/* A container's subcommand called name (any case), or NULL. */
+const subcommand *cmd_sub_find(const command *cmd, sv name);
+/* Keys of "numkeys key [key ...]" (t_set.c): numkeys at nkidx, plus a
+ * destination key at dstidx when > 0; an invalid numkeys lists no source
+ * keys and sets cmd_keys_invalid. */
+int keys_numkeys(struct client *c, int *keys, int max, int nkidx, int dstidx);
 int cmd_count(void);
 void cmd_foreach(void (*fn)(command *cmd, void *ctx), void *ctx);
 int cmd_rename(const char *from, const char *to);  /* rename-command */

@@ -1014,7 +1014,6 @@ static bool parse_mpop(client *c, int ni, int *nkeys, bool *left, long *count)
     return true;
 }
 
-int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx); /* t_set.c */
 static int lmpop_getkeys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 1, 0); }
 static int blmpop_getkeys(client *c, int *keys, int max) { return keys_numkeys(c, keys, max, 2, 0); }
 

@@ -634,6 +634,13 @@ static void reply_words_set(client *c, const char *s, bool bulk)
     }
 }
 
+static int nsubs(const command *cmd)
+{
+    int n = 0;
+    for (const subcommand *s = cmd->subs; s && s->name; s++) n++;
+    return n;
+}
+
 /* "container|sub" of cmd's subcommand s, lower case */
 static void sub_fullname(char *out, size_t n, const command *cmd, const subcommand *s)
 {
@@ -649,12 +656,8 @@ static command *lookup_full(sv name, const subcommand **sub)
     command *cmd = cmd_lookup(name.p, (size_t)(bar - name.p));
     if (!cmd || !cmd->subs || !cmd->name[0]) return NULL;
     sv rest = {bar + 1, name.n - (size_t)(bar - name.p) - 1};
-    for (const subcommand *s = cmd->subs; s->name; s++)
-        if (sv_eqci(rest, s->name)) {
-            *sub = s;
-            return cmd;
-        }
-    return NULL;
+    *sub = cmd_sub_find(cmd, rest);
+    return *sub ? cmd : NULL;
 }
 
 /* COMMAND INFO's key specifications: none when first is 0, else one
@@ -741,8 +744,7 @@ static void command_info(client *c, command *cmd)
     reply_words_set(c, m ? m->tips : "", true);
     reply_key_specs(c, first, (cmd->flags & CMD_WRITE) ? "RW" : "RO", true,
                     cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey, cmd->step);
-    int ns = 0;
-    for (const subcommand *s = cmd->subs; s && s->name; s++) ns++;
+    int ns = nsubs(cmd);
     reply_array(c, ns);
     for (int i = 0; i < ns; i++) sub_info(c, cmd, &cmd->subs[i]);
 }
@@ -763,8 +765,7 @@ static void sub_docs(client *c, const command *cmd, const subcommand *s)
 
 static void command_docs(client *c, command *cmd)
 {
-    int ns = 0;
-    for (const subcommand *s = cmd->subs; s && s->name; s++) ns++;
+    int ns = nsubs(cmd);
     reply_bulk_cstr(c, cmd->name);
     reply_map(c, ns ? 4 : 3);
     reply_bulk_cstr(c, "summary");
@@ -779,7 +780,6 @@ static void command_docs(client *c, command *cmd)
         for (int i = 0; i < ns; i++) sub_docs(c, cmd, &cmd->subs[i]);
     }
 }
-
 
 typedef struct cmdwalk {
     client *c;
@@ -900,8 +900,7 @@ static void command_command(client *c)
          * MEMORY USAGE key) */
         const subcommand *sc = NULL;
         if (cmd->subs && argc >= 2) {
-            for (const subcommand *s = cmd->subs; s->name && !sc; s++)
-                if (sv_eqci(c->argv[3], s->name)) sc = s;
+            sc = cmd_sub_find(cmd, c->argv[3]);
             if (!sc) {
                 reply_error(c, "ERR Invalid command specified");
                 return;
@@ -932,14 +931,9 @@ static void command_command(client *c)
         tmp.argv = c->argv + 2;
         tmp.argc = argc;
         int *keys = malloc(sizeof(int) * (size_t)(argc + 1));
-        int n = 0;
         cmd_keys_invalid = false;
-        if (!sc) {
-            n = cmd_getkeys(&tmp, cmd, keys, argc);
-        } else if (sc->firstkey) {
-            int last = sc->lastkey < 0 ? argc + sc->lastkey : sc->lastkey;
-            for (int k = sc->firstkey; k <= last && k < argc; k += sc->step) keys[n++] = k;
-        }
+        int n = sc ? cmd_range_keys(argc, sc->firstkey, sc->lastkey, sc->step, keys, argc)
+                   : cmd_getkeys(&tmp, cmd, keys, argc);
         if (n == 0 || cmd_keys_invalid) {
             reply_error(c, "ERR Invalid arguments specified for command");
         } else {

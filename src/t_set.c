@@ -48,11 +48,11 @@ entry *lookup_typed(client *c, sv key, int type, bool write, bool *wrong)
     return e;
 }
 
+_Thread_local bool cmd_keys_invalid;
+
 /* Key positions of "numkeys key [key ...]" commands: the numkeys argument
  * at nkidx, plus a destination key at dstidx when > 0. A numkeys the
  * handler will refuse yields no source keys. */
-_Thread_local bool cmd_keys_invalid;
-
 int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx)
 {
     int n = 0;

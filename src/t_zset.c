@@ -20,7 +20,6 @@
 #include <stdlib.h>
 
 entry *lookup_typed(client *c, sv key, int type, bool write, bool *wrong);
-int keys_numkeys(client *c, int *keys, int max, int nkidx, int dstidx);
 bool arg_long_range(client *c, sv a, long long min, long long max, long long *out, const char *msg);
 bool arg_positive(client *c, sv a, long long *out, const char *msg);
 
