@@ -859,6 +859,8 @@ static void wait_for_pos(uint64_t pos)
     }
 }
 
+bool aof_defer_pending(void) { return tl_defer.deferred; }
+
 void aof_wait_written(void)
 {
     uint64_t pos = T.wait_pos;

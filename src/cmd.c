@@ -219,12 +219,19 @@ void cmd_coalesce(bool on)
     held.allowed = on;
 }
 
+static void deleg_drain(shard *s, dreq *mine);
+static void deleg_send_all(void);
+static _Thread_local dreq *tl_sendq; /* run here, replies not yet sent (delegation) */
+
 void cmd_release_held(void)
 {
     if (held.on) {
+        shard *s = &held.d->shards[held.idx];
+        if (held.write && atomic_load_explicit(&s->dq, memory_order_relaxed)) deleg_drain(s, NULL);
         held.on = false;
-        shard_unlock(&held.d->shards[held.idx]);
+        shard_unlock(s);
     }
+    if (tl_sendq) deleg_send_all();
 }
 
 static void unlock_keys(client *c, uint32_t *idx, int n)
@@ -317,7 +324,8 @@ void cmd_stats_flush(void)
     if (t->dirty) atomic_fetch_add_explicit(&server.stat_dirty, t->dirty, memory_order_relaxed);
     if (t->hits) atomic_fetch_add_explicit(&server.stat_keyspace_hits, t->hits, memory_order_relaxed);
     if (t->misses) atomic_fetch_add_explicit(&server.stat_keyspace_misses, t->misses, memory_order_relaxed);
-    t->commands = t->dirty = t->hits = t->misses = 0;
+    if (t->handoffs) atomic_fetch_add_explicit(&server.stat_handoffs, t->handoffs, memory_order_relaxed);
+    t->commands = t->dirty = t->hits = t->misses = t->handoffs = 0;
 }
 
 /* Start of a call: the counts of a different command go out first, so a
@@ -371,6 +379,195 @@ void cmd_call_locked(client *c, command *cmd, bool fresh)
     c->cmd = NULL;
 }
 
+/* ---------------------------------------------------------------- delegation
+ *
+ * A hot key (redis-benchmark's ZADD, SADD, LPUSH: one key for 50
+ * connections) puts every batch on one shard's write lock. A thread that
+ * finds it held would sleep on it, wake, run its batch on whichever CPU it
+ * woke on (pulling the key's data across), send its reply and sleep again
+ * in read(2): two sleeps per batch. Instead it hands its batch to the
+ * lock's holder: it lists c->dr on the shard (dq) and waits on its socket
+ * for the client's next request (conn.c). Whoever holds the write lock at
+ * the end of its own run on the shard (cmd_release_held) runs the listed
+ * batches first, on its CPU, with the data warm: each listed command and
+ * the ones after it in that connection's input, as long as they are plain
+ * writes to the same shard; then, the lock released, sends their replies.
+ * Only with the AOF off (a reply waits for its records; the owner may have
+ * one with the group commit). A request is taken from the list only under
+ * the write lock; one still listed when a holder lets go is "kicked": its
+ * owner takes the lock and runs what is listed itself. */
+#define DELEG_CMDS 64   /* commands of one connection per hand-over */
+#define DELEG_ROUNDS 4  /* takes of the list per run */
+static _Thread_local bool draining;
+void cmd_deleg_kick(dreq *r)
+{
+    uint32_t w = DREQ_WAITING;
+    if (atomic_compare_exchange_strong(&r->state, &w, DREQ_KICKED) ||
+        (w == DREQ_ASLEEP && atomic_compare_exchange_strong(&r->state, &w, DREQ_KICKED))) {
+        util_futex_wake(&r->state, 1);
+        if (r->async) conn_wake_handed(r->efd);
+    }
+}
+
+/* Runs cmd for c under the held write lock of shard idx (its keys' one
+ * shard), as cmd_call would. */
+static void run_held(client *c, command *cmd, uint32_t idx)
+{
+    c->cmd = cmd;
+    c->prop.len = 0;
+    c->prop_count = 0;
+    c->prop_custom = false;
+    int64_t t0 = stats_begin(cmd, false);
+    cmd->proc(c);
+    aof_feed(c, cmd, &idx, 1);
+    store_hash_memo_clear();
+    int64_t dt = stats_end(cmd, t0);
+    slowlog_feed(c, cmd, dt);
+    c->lastcmd = cmd;
+    c->cmd = NULL;
+}
+
+/* Whether c's next command (parsed in argv) may run on another thread
+ * holding shard idx of c's db: a write with its keys in that shard alone,
+ * that neither blocks, queues (MULTI), nor leaves the lock. */
+static bool deleg_fits(client *c, command *cmd, uint32_t idx)
+{
+    if (!cmd || !(cmd->flags & CMD_WRITE) || (cmd->flags & (CMD_NOLOCK | CMD_BLOCKING)) || cmd->subs) return false;
+    if ((cmd->arity > 0 && c->argc != cmd->arity) || (cmd->arity < 0 && c->argc < -cmd->arity)) return false;
+    if ((atomic_load_explicit(&c->flags, memory_order_relaxed) & (CLIENT_POLL | CLIENT_MONITOR | CLIENT_CLOSE_ASAP)) ||
+        !c->authenticated || multi_active(c) || monitor_active())
+        return false;
+    uint32_t sbuf[MAXKEYS_STACK];
+    if (c->argc > MAXKEYS_STACK) return false;
+    int n = key_shards(c, cmd, sbuf);
+    store_hash_memo_clear();
+    return n == 1 && sbuf[0] == idx;
+}
+
+/* r is done (its replies sent, or left in its buffer when resume: the
+ * owner must go on with its batch itself). */
+static void deleg_done(dreq *r, bool resume)
+{
+    _Atomic uint32_t *w = &r->state;
+    bool async = r->async;
+    int efd = r->efd;
+    /* the last touch of r: its owner may go on once it sees DONE */
+    uint32_t prev = atomic_exchange_explicit(w, DREQ_DONE, memory_order_acq_rel);
+    /* an async owner that was not told waits on its socket (conn.c), for
+     * its client's next request: woken only when it has more to do */
+    if (!(async && prev == DREQ_WAITING)) util_futex_wake(w, 1);
+    else if (resume) conn_wake_handed(efd);
+}
+
+/* Runs r's command, then as much of its connection's batch as fits. */
+static void deleg_run(dreq *r, bool mine)
+{
+    client *c = r->c;
+    run_held(c, r->cmd, r->idx);
+    size_t *pos = c->parse_pos;
+    uint64_t more = 0;
+    bool whole = false; /* ran up to the end of what was read */
+    while (pos && more < DELEG_CMDS && c->obuf.len <= (64u << 10)) {
+        reqparser ps = c->ps;
+        size_t p0 = *pos;
+        const char *err = NULL;
+        int pr = c->proto == PROTO_TEXT ? text_parse(c, c->qbuf.p, c->qbuf.len, pos, &err)
+                                        : resp_parse(c, c->qbuf.p, c->qbuf.len, pos, &err);
+        if (pr == PARSE_OK && c->argc == 0) continue;
+        command *cmd = pr == PARSE_OK ? cmd_lookup(c->argv[0].p, c->argv[0].n) : NULL;
+        if (!cmd || !deleg_fits(c, cmd, r->idx)) {
+            c->ps = ps; /* left for the owner to parse again */
+            *pos = p0;
+            whole = pr == PARSE_MORE;
+            break;
+        }
+        cmd_dispatch(c);
+        more++;
+    }
+    c->commands += more;
+    if (mine) {
+        atomic_store_explicit(&r->state, DREQ_DONE, memory_order_release);
+    } else if (r->async && whole) {
+        r->sendnext = tl_sendq; /* sent once the lock is let go */
+        tl_sendq = r;
+    } else {
+        deleg_done(r, true);
+    }
+}
+
+/* Under s's write lock: runs the batches listed for it, oldest first, and
+ * those listed meanwhile, up to DELEG_ROUNDS takes of the list. mine: the
+ * caller's own request, which it finishes itself. */
+static void deleg_drain(shard *s, dreq *mine)
+{
+    bool was = draining;
+    draining = true;
+    for (int round = 0; round < DELEG_ROUNDS; round++) {
+        dreq *r = atomic_exchange_explicit(&s->dq, NULL, memory_order_acquire);
+        if (!r) break;
+        dreq *fifo = NULL;
+        while (r) {
+            dreq *nx = r->next;
+            r->next = fifo;
+            fifo = r;
+            r = nx;
+        }
+        for (r = fifo; r;) {
+            dreq *nx = r->next; /* r is its owner's once done */
+            deleg_run(r, r == mine);
+            r = nx;
+        }
+    }
+    draining = was;
+}
+
+/* With no lock held: sends the replies of the batches run here for
+ * others, oldest first, and lets their owners go. What a socket does not
+ * take at once stays in the owner's buffer, for it to send (woken). */
+static void deleg_send_all(void)
+{
+    dreq *r = tl_sendq, *fifo = NULL;
+    tl_sendq = NULL;
+    /* turned on meanwhile (CONFIG SET appendonly yes): no reply before its
+     * records are written */
+    if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
+    while (r) {
+        dreq *nx = r->sendnext;
+        r->sendnext = fifo;
+        fifo = r;
+        r = nx;
+    }
+    for (r = fifo; r;) {
+        dreq *nx = r->sendnext;
+        client *c = r->c;
+        bool rest = conn_send_handed(c); /* what the socket takes now */
+        deleg_done(r, rest);            /* the owner sends the rest */
+        r = nx;
+    }
+}
+
+/* The owner of c->dr, told to take the lock or tired of waiting. */
+bool cmd_deleg_take(client *c, bool wait)
+{
+    dreq *r = &c->dr;
+    shard *s = &c->db->shards[r->idx];
+    if (wait) pthread_rwlock_wrlock(&s->lock);
+    else if (pthread_rwlock_trywrlock(&s->lock) != 0) return false;
+    held.d = c->db;
+    held.idx = r->idx;
+    held.write = true;
+    held.uses = 1;
+    held.on = true;
+    deleg_drain(s, r); /* ours too, when nobody has run it */
+    /* else a holder took it before we got the lock: it sends the replies
+     * once it has let go of the lock, then marks it done */
+    for (uint32_t st; (st = atomic_load_explicit(&r->state, memory_order_acquire)) != DREQ_DONE;) {
+        if (st == DREQ_WAITING && !atomic_compare_exchange_strong(&r->state, &st, DREQ_ASLEEP)) continue;
+        util_futex_wait(&r->state, st == DREQ_WAITING ? DREQ_ASLEEP : st, 1000);
+    }
+    return true;
+}
+
 /* Takes cmd's shard locks (ascending), runs it, feeds the AOF while the
  * locks are held, releases them. */
 void cmd_call(client *c, command *cmd)
@@ -393,11 +590,49 @@ void cmd_call(client *c, command *cmd)
         bool write = (cmd->flags & CMD_WRITE) != 0;
         int n = key_shards(c, cmd, idx);
         if (held.on && n == 1 && held.d == c->db && held.idx == idx[0] && (held.write || !write) &&
-            held.uses < HOLD_MAX) {
+            (held.uses < HOLD_MAX || draining)) {
             held.uses++;
         } else {
             cmd_release_held();
-            lock_shards(c, idx, n, write);
+            bool deleg = n == 1 && write && held.allowed && !(cmd->flags & CMD_BLOCKING) && !monitor_active() &&
+                         !store_locks_held(c) && !atomic_load_explicit(&aof_on, memory_order_relaxed) &&
+                         !aof_defer_pending() && CFG(shard_handoff);
+            shard *s1 = deleg ? &c->db->shards[idx[0]] : NULL;
+            if (!deleg) {
+                lock_shards(c, idx, n, write);
+            } else if (pthread_rwlock_trywrlock(&s1->lock) != 0) {
+                /* held by another: hand the batch over (delegation above) */
+                dreq *r = &c->dr;
+                r->c = c;
+                r->cmd = cmd;
+                r->idx = idx[0];
+                r->async = c->parse_pos && r->efd >= 0;
+                atomic_store_explicit(&r->state, DREQ_WAITING, memory_order_relaxed);
+                dreq *h = atomic_load_explicit(&s1->dq, memory_order_relaxed);
+                do {
+                    r->next = h;
+                } while (!atomic_compare_exchange_weak_explicit(&s1->dq, &h, r, memory_order_release,
+                                                                memory_order_relaxed));
+                if (tl_stats.on) tl_stats.handoffs++;
+                else atomic_fetch_add_explicit(&server.stat_handoffs, 1, memory_order_relaxed);
+                if (idx != sbuf) free(idx);
+                store_hash_memo_clear(); /* our key's hash: the runner finds its own */
+                if (r->async) {
+                    c->handed = true; /* conn.c waits for it */
+                    return;
+                }
+                for (;;) {
+                    uint32_t st = atomic_load_explicit(&r->state, memory_order_acquire);
+                    if (st == DREQ_DONE) break;
+                    /* told to (a holder let go with it listed), or the lock
+                     * is free: take it and run what is listed */
+                    if (cmd_deleg_take(c, st == DREQ_KICKED)) break;
+                    /* until it is done or we are told; the timeout only
+                     * backs that up */
+                    util_futex_wait(&r->state, DREQ_WAITING, 1000);
+                }
+                return;
+            }
             if (n == 1 && held.allowed && !(cmd->flags & CMD_BLOCKING) && !monitor_active()) {
                 held.d = c->db;
                 held.idx = idx[0];

@@ -68,6 +68,7 @@ static directive dirs[] = {
     {"conn-thread-tcache", NULL, T_BOOL, F_IMMUTABLE, &cfg.conn_thread_tcache, 0, 0, "no", NULL, NULL, 0},
     {"conn-spin-us", NULL, T_INT, 0, &cfg.conn_spin_us, -1, 10000, "-1", NULL, NULL, 0},
     {"conn-sched-batch", NULL, T_ENUM, F_IMMUTABLE, &cfg.conn_sched_batch, 0, 0, "pipelined", e_schedbatch, NULL, 0},
+    {"shard-handoff", NULL, T_BOOL, 0, &cfg.shard_handoff, 0, 0, "yes", NULL, NULL, 0},
     {"timeout", NULL, T_INT, 0, &cfg.timeout, 0, INT_MAX, "0", NULL, NULL, 0},
     {"tcp-keepalive", NULL, T_INT, 0, &cfg.tcp_keepalive, 0, INT_MAX, "300", NULL, NULL, 0},
     {"protected-mode", NULL, T_BOOL, 0, &cfg.protected_mode, 0, 0, "yes", NULL, NULL, 0},

@@ -664,6 +664,70 @@ static bool can_defer(client *c, bool close_now)
            aof_defer_likely() && sock_outq(c->fd) == 0;
 }
 
+/* The thread's eventfd for delegation (cmd.c): a holder that could not
+ * send a handed batch's whole reply, or that lets go of the lock with it
+ * still listed, wakes the owner waiting on its socket through it. Made on
+ * the thread's first connection, kept for the pooled thread's life. */
+static _Thread_local int tl_efd = -1;
+
+static int thread_efd(void)
+{
+    if (tl_efd < 0) tl_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return tl_efd;
+}
+
+bool conn_send_handed(client *c)
+{
+    if (!c->obuf.len || (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP)) return false;
+    ssize_t n = send(c->fd, c->obuf.p, c->obuf.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+        atomic_fetch_add_explicit(&server.stat_net_out, (uint64_t)n, memory_order_relaxed);
+        buf_consume(&c->obuf, (size_t)n);
+    }
+    return c->obuf.len > 0;
+}
+
+void conn_wake_handed(int efd)
+{
+    uint64_t one = 1;
+    if (write(efd, &one, sizeof one) < 0) { /* the counter is full: it is awake anyway */
+    }
+}
+
+/* c's batch went to another thread (c->handed): until it is run and its
+ * replies sent, c's buffers are that thread's. Waiting on the socket means
+ * one sleep per batch, as without a hand-over: the client's next request
+ * comes after the replies it waits for. */
+static void deleg_wait(client *c)
+{
+    c->handed = false;
+    dreq *r = &c->dr;
+    bool readable = false;
+    for (;;) {
+        uint32_t st = atomic_load_explicit(&r->state, memory_order_acquire);
+        if (st == DREQ_DONE) break;
+        if (st == DREQ_KICKED) {
+            cmd_deleg_take(c, true);
+            break;
+        }
+        if (readable) { /* more input already: only the batch is awaited */
+            uint32_t w = DREQ_WAITING;
+            if (st == DREQ_ASLEEP || atomic_compare_exchange_strong(&r->state, &w, DREQ_ASLEEP))
+                util_futex_wait(&r->state, DREQ_ASLEEP, 1000);
+            continue;
+        }
+        struct pollfd pf[2] = {{c->fd, POLLIN, 0}, {r->efd, POLLIN, 0}};
+        int n = poll(pf, 2, 100);
+        if (pf[1].revents & POLLIN) {
+            uint64_t v;
+            if (read(r->efd, &v, sizeof v) < 0) { /* already read: nothing to do */
+            }
+        }
+        if (pf[0].revents) readable = true;
+        if (n == 0 && cmd_deleg_take(c, false)) break; /* a backstop: nobody ran it */
+    }
+}
+
 static void serve(client *c)
 {
     char qmem[QMEM], omem[OMEM];
@@ -676,6 +740,7 @@ static void serve(client *c)
     int sched = CFG(conn_sched_batch);
     if (sched == SCHED_BATCH_PIPELINED) sched_batch_set(false); /* a pooled thread starts over */
     cmd_coalesce(true);
+    c->dr.efd = thread_efd();
 
     for (;;) {
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) {
@@ -733,6 +798,7 @@ static void serve(client *c)
         size_t pos = 0;
         bool close_now = false;
         uint64_t ncmd0 = c->commands;
+        c->parse_pos = &pos; /* a shard's lock holder may run on from there (cmd.c) */
         for (;;) {
             const char *err = NULL;
             int r = text ? text_parse(c, c->qbuf.p, c->qbuf.len, &pos, &err)
@@ -756,6 +822,7 @@ static void serve(client *c)
              * command precedes its reply */
             if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) conn_take_async(c);
             cmd_dispatch(c);
+            if (c->handed) deleg_wait(c);
             c->commands++;
             int fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
             if (fl & CLIENT_BLOCKED) {
@@ -787,6 +854,7 @@ static void serve(client *c)
             }
         }
         cmd_release_held(); /* no shard lock across a send or a read */
+        c->parse_pos = NULL;
         if (sched == SCHED_BATCH_PIPELINED) {
             uint64_t ncmd = c->commands - ncmd0;
             if (ncmd >= PIPELINED_ON) sched_batch_set(true);

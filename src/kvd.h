@@ -187,6 +187,10 @@ typedef struct shard {
                                slices (snapshot.c); under the shard lock */
     uint32_t id;            /* index within its db */
     uint32_t dbid;
+    /* batches handed to this shard's write-lock holder by threads that
+     * found it held (cmd.c, delegation); pushed by anyone, taken only by a
+     * thread holding the write lock */
+    _Atomic(struct dreq *) dq;
     char pad[64];           /* keep neighbours' locks off this cache line */
 } shard;
 
@@ -530,6 +534,20 @@ command *cmd_lookup(const char *name, size_t n);
 void cmd_coalesce(bool on);
 bool monitor_active(void);
 void cmd_release_held(void);
+/* A thread about to let go of a shard lock while r is listed for it tells
+ * r's owner to take the lock (delegation, cmd.c). */
+struct dreq;
+void cmd_deleg_kick(struct dreq *r);
+/* The owner of a handed batch (c->dr) told to take the lock, or tired of
+ * waiting: takes it (blocking: wait true) and runs what is listed, its own
+ * batch included; false if the lock was busy. */
+bool cmd_deleg_take(struct client *c, bool wait);
+/* For the thread that ran c's handed batch, no lock held: sends what c's
+ * socket takes of the replies at once; true if some are left for the
+ * owner, to be woken with conn_wake_handed(c->dr.efd) once c->dr is done
+ * (conn.c). */
+bool conn_send_handed(struct client *c);
+void conn_wake_handed(int efd);
 void cmd_dispatch(struct client *c);        /* run c->argv: checks, locking, call */
 void cmd_call(struct client *c, command *cmd);         /* lock, run, AOF, unlock */
 void cmd_call_locked(struct client *c, command *cmd, bool fresh); /* locks already held (EXEC) */
@@ -723,6 +741,26 @@ bool scan_opts(struct client *c, int start, sv *pat, bool *use_pat, long long *c
 #define CLIENT_BLOCKED (1 << 6)    /* a blocking command is waiting (block.c) */
 #define CLIENT_NO_EVICT (1 << 7)   /* CLIENT NO-EVICT on: flag 'e' (for maxmemory-clients) */
 
+/* A connection's batch handed to the holder of its shard's write lock
+ * (delegation, cmd.c). Pushed on shard.dq by its owner; taken from there
+ * and run only by a thread holding that write lock. */
+enum {
+    DREQ_WAITING = 0,
+    DREQ_DONE = 1,
+    DREQ_KICKED = 2,  /* still listed when a holder let go: the owner takes the lock */
+    DREQ_ASLEEP = 3   /* async, more input waiting: the owner sleeps on the word */
+};
+typedef struct dreq {
+    struct dreq *next;
+    struct client *c;
+    struct command *cmd;    /* the command parsed in c->argv, not yet run */
+    uint32_t idx;           /* its shard in c->db */
+    bool async;             /* the owner waits on its socket (conn.c): the runner sends the replies */
+    int efd;                /* the owner thread's eventfd (async) */
+    struct dreq *sendnext;  /* the runner's list of replies to send */
+    _Atomic uint32_t state; /* DREQ_*: DONE is the runner's last touch */
+} dreq;
+
 typedef struct client {
     uint64_t id;
     int fd;
@@ -748,6 +786,11 @@ typedef struct client {
     int64_t ctime, last_interaction;  /* ms */
     int64_t cmd_start_us;
     uint64_t commands;      /* processed */
+    size_t *parse_pos;      /* the owner's parse position in qbuf while it
+                               runs a batch (NULL otherwise): a shard's lock
+                               holder may run the batch on (cmd.c) */
+    dreq dr;                /* its handed batch (delegation, cmd.c) */
+    bool handed;            /* cmd_call handed dr over: conn.c waits for it */
     /* copies for CLIENT LIST, written under lock once per batch */
     size_t info_qbuf, info_qbuf_free;
     command *info_cmd;
@@ -933,6 +976,7 @@ typedef struct server_config {
     bool conn_thread_tcache;
     int conn_spin_us;         /* busy-poll before a blocking read; -1 auto */
     int conn_sched_batch;     /* SCHED_BATCH_*: when connection threads run SCHED_BATCH */
+    bool shard_handoff;       /* a batch meeting a held shard lock goes to its holder (cmd.c) */
     /* encodings (t_hash.c, t_list.c) */
     long long hash_max_listpack_entries, hash_max_listpack_value;
     int list_max_listpack_size;
@@ -1001,6 +1045,7 @@ typedef struct server_state {
     _Atomic uint64_t stat_net_in, stat_net_out;
     _Atomic uint64_t stat_dirty;      /* changes since last save */
     _Atomic uint64_t stat_total_errors;
+    _Atomic uint64_t stat_handoffs;   /* INFO shard_handoffs (cmd.c, delegation) */
     _Atomic bool loading;
     char runid[41];
     char executable[4096];
@@ -1153,6 +1198,7 @@ bool aof_defer_reply(int fd, const char *p, size_t len);
 /* Whether aof_defer_reply would likely take this thread's reply (a hint,
  * without locks: the caller checks its socket only then). */
 bool aof_defer_likely(void);
+bool aof_defer_pending(void);   /* this thread has a reply with the group commit */
 /* Before this thread sends anything else on that socket or lets it go:
  * waits for the deferred reply (false: none) and gives what the socket
  * did not take then, for the caller to send. */
@@ -1197,6 +1243,7 @@ typedef struct statacc {
     command *cmd;           /* calls/usec below belong to this command */
     uint64_t calls, usec;
     uint64_t commands, dirty, hits, misses;
+    uint64_t handoffs;      /* batches handed to a shard's lock holder */
     int64_t t_last;         /* monotonic us when the last command ended; 0 unknown */
 } statacc;
 extern _Thread_local statacc tl_stats;

@@ -153,6 +153,7 @@ void server_reset_stats(void)
     atomic_store(&server.stat_net_in, 0);
     atomic_store(&server.stat_net_out, 0);
     atomic_store(&server.stat_total_errors, 0);
+    atomic_store(&server.stat_handoffs, 0);
     atomic_store(&stat_rejected_conn, 0);
     atomic_store(&peak_mem, server_mem_allocated());
     int k = atomic_load_explicit(&errstat_n, memory_order_acquire);
@@ -336,7 +337,7 @@ void server_info(client *c, sv *secs, int n)
                    "tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n"
                    "dump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n"
                    "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n"
-                   "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                   "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nshard_handoffs:%llu\r\n",
                    (unsigned long long)atomic_load(&server.stat_connections),
                    (unsigned long long)atomic_load(&server.stat_commands),
                    (unsigned long long)atomic_load(&server.stat_net_in),
@@ -346,7 +347,8 @@ void server_info(client *c, sv *secs, int n)
                    (unsigned long long)atomic_load(&server.stat_expire_cap_reached),
                    (unsigned long long)atomic_load(&server.stat_keyspace_hits),
                    (unsigned long long)atomic_load(&server.stat_keyspace_misses), ps_chan, ps_pat, ps_shard,
-                   (unsigned long long)atomic_load(&server.stat_total_errors));
+                   (unsigned long long)atomic_load(&server.stat_total_errors),
+                   (unsigned long long)atomic_load(&server.stat_handoffs));
     }
     if (want(secs, n, "replication", true)) {
         SECTION("Replication");

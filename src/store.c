@@ -96,9 +96,20 @@ void shard_wrlock(shard *s)
 {
     if (!tl_hold_all) pthread_rwlock_wrlock(&s->lock);
 }
+/* Lets go of s's lock (held by this thread). A batch still listed for a
+ * lock holder (cmd.c, delegation) has its owner told to take the lock
+ * itself; read while the lock is held, so the request cannot be taken
+ * and finished meanwhile. */
+static void unlock_kick(shard *s)
+{
+    struct dreq *top = atomic_load_explicit(&s->dq, memory_order_acquire);
+    if (top) cmd_deleg_kick(top);
+    pthread_rwlock_unlock(&s->lock);
+}
+
 void shard_unlock(shard *s)
 {
-    if (!tl_hold_all) pthread_rwlock_unlock(&s->lock);
+    if (!tl_hold_all) unlock_kick(s);
 }
 
 bool store_locks_held(struct client *c)
@@ -120,7 +131,7 @@ void store_unlock_all(void)
     kvd_assert(tl_hold_all);
     tl_hold_all = false;
     for (int i = cfg.databases - 1; i >= 0; i--)
-        for (int j = cfg.shards - 1; j >= 0; j--) pthread_rwlock_unlock(&server_dbs[i].shards[j].lock);
+        for (int j = cfg.shards - 1; j >= 0; j--) unlock_kick(&server_dbs[i].shards[j]);
 }
 
 /* A key was deleted because its deadline passed (lazily here, or by the

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,44 @@ START_TEST(test_deadline_adds_and_normalizes)
         ck_assert_msg(dus >= lo - 1 && dus <= hi + 1, "deadline(%lld) off by %lld..%lld us", (long long)cases[i],
                       (long long)(dus - lo), (long long)(dus - hi));
     }
+}
+END_TEST
+
+/* util_futex_wait/wake: a wait on a word that no longer holds the value
+ * returns at once; one that does returns when woken (the waker changes the
+ * word first, as every caller does) or after its timeout. */
+static _Atomic uint32_t fword;
+
+static void *futex_waker(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+    atomic_store(&fword, 1);
+    util_futex_wake(&fword, 1);
+    return NULL;
+}
+
+START_TEST(test_futex_wait_wake_and_timeout)
+{
+    atomic_store(&fword, 1);
+    int64_t t0 = util_monotonic_us();
+    util_futex_wait(&fword, 0, 2000000); /* not 0: returns at once */
+    ck_assert_int_lt(util_monotonic_us() - t0, 500000);
+
+    atomic_store(&fword, 0);
+    t0 = util_monotonic_us();
+    util_futex_wait(&fword, 0, 30000); /* nobody wakes: the timeout */
+    int64_t dt = util_monotonic_us() - t0;
+    ck_assert_int_ge(dt, 25000);
+
+    pthread_t th;
+    pthread_create(&th, NULL, futex_waker, NULL);
+    t0 = util_monotonic_us();
+    while (atomic_load(&fword) == 0) util_futex_wait(&fword, 0, 10000000);
+    ck_assert_int_lt(util_monotonic_us() - t0, 5000000); /* woken, not timed out */
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(atomic_load(&fword), 1);
 }
 END_TEST
 
@@ -841,6 +880,7 @@ Suite *make_suite_util(void)
     tcase_add_test(tc, test_clock_jump_moves_wall_clock_only);
     tcase_add_test(tc, test_clock_jump_is_atomic);
     tcase_add_test(tc, test_monotonic_never_goes_back);
+    tcase_add_test(tc, test_futex_wait_wake_and_timeout);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("siphash");
