@@ -440,8 +440,9 @@ static bool deleg_fits(client *c, command *cmd, uint32_t idx)
     uint32_t sbuf[MAXKEYS_STACK];
     if (c->argc > MAXKEYS_STACK) return false;
     int n = key_shards(c, cmd, sbuf);
-    store_hash_memo_clear();
-    return n == 1 && sbuf[0] == idx;
+    if (n == 1 && sbuf[0] == idx) return true; /* its hashes stay memoized for the call */
+    store_hash_memo_clear(); /* the owner parses it again, maybe at other bytes later */
+    return false;
 }
 
 /* r is done (its replies sent, or left in its buffer when resume: the
@@ -482,6 +483,7 @@ static void deleg_run(dreq *r, bool mine)
             break;
         }
         cmd_dispatch(c);
+        store_hash_memo_clear(); /* (when the checks refused it before its call) */
         more++;
     }
     c->commands += more;
