@@ -9,6 +9,7 @@ hand-off part way, blocked clients served by handed pushes, replies too big
 for the socket, and clients killed while their batch is handed over.
 INFO's shard_handoffs shows the hand-offs happened."""
 
+import socket
 import subprocess
 import threading
 import time
@@ -236,6 +237,49 @@ def test_one_reply_bigger_than_the_socket_takes(srv):
             time.sleep(0.2)  # not reading: the socket fills
             assert c.read_reply(timeout=60) == vals[i - 1], i
     finally:
+        load.kill()
+        load.wait()
+
+
+@fresh_server("--shards", "1")
+@timeout(180)
+def test_replies_while_the_client_stops_reading(srv):
+    """A client sends 120 SET ... GET of 48 KB values, one every 5 ms, and
+    reads nothing for a second: the socket's send queue fills, so a handed
+    batch's reply goes out in part from the thread that ran it and the rest
+    from the connection's own thread (woken for it). Every reply arrives
+    whole and in order."""
+    load = bench(srv, "zadd", 3_000_000, key_space=100_000, wait=False)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    try:
+        wait_for(lambda: handoffs(srv) > 0, 30, what="hand-offs under load")
+        n = 120
+        vals = [bytes([65 + i % 26]) * (48 * 1024) for i in range(n + 1)]
+        s.sendall(encode("SET", "w", vals[0]))
+        errors = []
+
+        def sender():
+            try:
+                for i in range(1, n + 1):
+                    s.sendall(encode("SET", "w", vals[i], "GET"))
+                    time.sleep(0.005)
+            except Exception as e:
+                errors.append(repr(e))
+
+        t = threading.Thread(target=sender)
+        t.start()
+        time.sleep(1.0)  # not reading
+        want = b"+OK\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(v), v) for v in vals[:n])
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            assert d, "closed after %d bytes" % len(got)
+            got += d
+        t.join(30)
+        assert errors == []
+        assert got == want
+    finally:
+        s.close()
         load.kill()
         load.wait()
 
