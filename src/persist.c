@@ -111,6 +111,7 @@ static bool last_save_ok = true;
 static bool in_progress;
 static bool in_progress_rewrite;
 static int64_t cur_start_ms = -1, last_duration_s = -1, last_try_ms;
+static int64_t last_lock_max_us = -1; /* longest shard read lock of the last snapshot (INFO) */
 static int64_t last_rewrite_s = -1;
 static bool last_rewrite_ok = true;
 static uint64_t rdb_saves, aof_rewrites, aof_rewrite_fails;
@@ -304,6 +305,7 @@ static int do_snapshot(bool rewrite, const char *why)
         lastsave_s = util_mstime() / 1000;
         rdb_saves++;
         last_snap_bytes = si.bytes;
+        last_lock_max_us = si.max_hold_us;
         atomic_fetch_sub(&server.stat_dirty, dirty0 <= atomic_load(&server.stat_dirty) ? dirty0 : 0);
         if (rewrite) {
             aof_rewrites++;
@@ -583,7 +585,7 @@ void info_persistence(buf *b)
                "aof_last_rewrite_time_sec:%lld\r\naof_current_rewrite_time_sec:%lld\r\n"
                "aof_last_bgrewrite_status:%s\r\naof_rewrites:%llu\r\naof_rewrites_consecutive_failures:%llu\r\n"
                "aof_last_write_status:%s\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
-               "module_fork_last_cow_size:0\r\n",
+               "module_fork_last_cow_size:0\r\nsnapshot_last_lock_max_ms:%.2f\r\n",
                atomic_load(&server.loading) ? 1 : 0,
                inprog ? (unsigned long long)atomic_load(&snap_keys_done) : 0ULL,
                (unsigned long long)atomic_load(&server.stat_dirty), inprog ? 1 : 0, (long long)lastsave_s,
@@ -592,7 +594,8 @@ void info_persistence(buf *b)
                inprog && in_progress_rewrite ? 1 : 0, req_rewrite ? 1 : 0, (long long)last_rewrite_s,
                inprog && in_progress_rewrite ? cur : -1, last_rewrite_ok ? "ok" : "err",
                (unsigned long long)aof_rewrites, (unsigned long long)(last_rewrite_ok ? 0 : aof_rewrite_fails),
-               atomic_load(&aof_write_failing) ? "err" : "ok");
+               atomic_load(&aof_write_failing) ? "err" : "ok",
+               last_lock_max_us < 0 ? -1.0 : (double)last_lock_max_us / 1e3);
     if (atomic_load(&aof_on))
         buf_printf(b,
                    "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:0\r\n"

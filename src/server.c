@@ -188,7 +188,7 @@ __attribute__((weak)) void info_persistence(buf *b)
                "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
                "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\n"
                "aof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
-               "module_fork_last_cow_size:0\r\n",
+               "module_fork_last_cow_size:0\r\nsnapshot_last_lock_max_ms:-1.00\r\n",
                atomic_load(&server.loading) ? 1 : 0, (unsigned long long)atomic_load(&server.stat_dirty),
                (long long)(server.start_ms / 1000));
 }
