@@ -3,12 +3,12 @@
  * byte layout is documented in doc/FORMAT.md.
  *
  * Stalls. A writer waits only while the shard it writes is read-locked by
- * the snapshot thread. A shard of up to SLICE_ENTRIES (8192) entries is
+ * the snapshot thread. A shard of up to SLICE_ENTRIES (512) entries is
  * serialized in one go; a bigger one in slices of that many entries, with
  * the lock released between slices (see "slices" below for how the result
  * stays the exact state of the shard at its last slice, and why the AOF
- * marks stay right). With 10M keys in 64 shards (156K per shard) that is 20
- * slices per shard of ~1-2 ms each instead of one 20-30 ms hold; copy-on-
+ * marks stay right). With 10M keys in 64 shards (156K per shard) that is
+ * ~300 slices per shard of ~0.1-0.3 ms each instead of one 20-30 ms hold; copy-on-
  * write was out of scope. Serialization itself is kept cheap: one pass over
  * the bucket array with the next buckets' entries prefetched, entries
  * encoded straight into one growing buffer per shard, big shards written
@@ -30,8 +30,6 @@
  * SNAP_VERSION (kvd.h) and doc/FORMAT.md. The loader refuses versions it
  * does not know. */
 #include "kvd.h"
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
 /* dbs x shards in a snapshot header: 16M marks (128 MB) at most */
 #define SNAP_MAX_MARKS (1ULL << 24)
@@ -175,7 +173,14 @@ static long long serialize_range(shard *s, uint64_t *pos, uint64_t budget, int64
 
 /* A shard bigger than SLICE_ENTRIES is serialized in slices of about that
  * many entries, its read lock released between them, so that a writer
- * waits for one slice, never for the whole shard. While it is sliced
+ * waits for one slice, never for the whole shard. Small slices, because
+ * the CPU-bound snapshot thread is the one the scheduler preempts first
+ * when its load wakes connection threads, and preempted with the lock
+ * held it makes every writer of the shard wait with it: at 10M keys under
+ * a SET load the longest hold was 3.5-26 ms with slices of 8192, 4.5-11
+ * with 2048, 2.1-4.3 with 512. (Raising its priority while it holds a lock
+ * shortened the holds further but made it take a CPU from the connection
+ * threads: clients' max latency went up.) While it is sliced
  * (s->snap set):
  *  - its table neither grows nor shrinks (store.c), so every key keeps its
  *    bucket and the bucket cursor stays meaningful;
@@ -190,7 +195,7 @@ static long long serialize_range(shard *s, uint64_t *pos, uint64_t budget, int64
  * the section loads as the shard was at the last slice, exactly; the mark
  * (s->lsn) is read then too, so the AOF replay's "LSN above the mark"
  * rule holds as for a shard serialized in one go. */
-#define SLICE_ENTRIES 2048
+#define SLICE_ENTRIES 512
 #define TOMBSTONE 0xff /* entry type: the key is deleted */
 
 struct snapslice {
@@ -209,26 +214,6 @@ void snapshot_key_written(shard *s, sv key)
 
 void snapshot_shard_replaced(shard *s) { s->snap->broken = true; }
 
-/* While it holds a shard's read lock the snapshot thread runs at nice
- * -20 when it may (root, CAP_SYS_NICE or RLIMIT_NICE), at its own nice
- * between slices: a CPU-bound thread at nice 0 is the first the scheduler
- * preempts for the 50 connection threads its load wakes, and preempted
- * with the lock held it makes every writer of that shard wait with it
- * (measured at 10M keys: slices of 2,048 entries held up to 4-10 ms). */
-static void hold_prio(bool on)
-{
-    static _Atomic bool refused;
-    static _Thread_local int tid, base = 100;
-    if (atomic_load_explicit(&refused, memory_order_relaxed)) return;
-    if (!tid) tid = (int)syscall(SYS_gettid);
-    if (base == 100) {
-        errno = 0;
-        int v = getpriority(PRIO_PROCESS, (id_t)tid);
-        base = errno ? 0 : v;
-    }
-    if (setpriority(PRIO_PROCESS, (id_t)tid, on ? -20 : base) != 0) atomic_store(&refused, true);
-}
-
 /* Serializes shard s into b: in one go under the read lock when it is
  * small, else in slices (above). Returns the entry count (tombstones
  * included), -1 with err (errno EAGAIN: the shard was flushed or swapped
@@ -243,7 +228,6 @@ static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, uint64
     long long n = 0;
     bool sliced = false;
     for (;;) {
-        hold_prio(true);
         shard_rdlock(s);
         int64_t t0 = util_monotonic_us();
         if (sl.broken) {
@@ -322,7 +306,6 @@ static long long serialize_shard(shard *s, int64_t now, buf *b, buf *tmp, uint64
         }
         int64_t dt = util_monotonic_us() - t0;
         shard_unlock(s);
-        hold_prio(false);
         if (dt > *held) *held = dt;
         if (k < 0) {
             n = -1;

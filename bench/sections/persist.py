@@ -167,7 +167,7 @@ def run_with(ctx, KEYS, aof, title=TITLE):
     notes.append("load time = from starting the server on the file to its first PONG (kvd answers "
                  "-LOADING until then).")
     notes.append("stall figures: redis-benchmark's max, p99 and p99.9 over the whole SET run that overlaps "
-                 "the BGSAVE; redis forks, kvd visits shards under read locks (shards over 2048 keys in "
+                 "the BGSAVE; redis forks, kvd visits shards under read locks (shards over 512 keys in "
                  "slices). The noise floor is the max of the same run without a snapshot: on a loaded "
                  "2-CPU machine it is set by scheduling, not by the server.")
     return {"title": title, "params": params(KEYS, aof), "metrics": metrics, "notes": notes}
