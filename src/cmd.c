@@ -221,7 +221,7 @@ void cmd_coalesce(bool on)
 
 static void deleg_drain(shard *s, dreq *mine);
 static void deleg_send_all(void);
-static _Thread_local dreq *tl_sendq; /* run here, replies not yet sent (delegation) */
+static _Thread_local dreq *tl_sendq, *tl_sendq_tail; /* run here, replies not yet sent (delegation), oldest first */
 
 void cmd_release_held(void)
 {
@@ -364,7 +364,7 @@ static int64_t stats_end(command *cmd, int64_t t0)
 /* Runs cmd with its shard locks already held by the caller (EXEC). fresh:
  * its time starts now (the first of a transaction: not chained to the end
  * of the command before EXEC, which would count the lock wait). */
-void cmd_call_locked(client *c, command *cmd, bool fresh)
+static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
 {
     c->cmd = cmd;
     c->prop.len = 0;
@@ -372,12 +372,15 @@ void cmd_call_locked(client *c, command *cmd, bool fresh)
     c->prop_custom = false;
     int64_t t0 = stats_begin(cmd, fresh);
     cmd->proc(c);
-    if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
+    if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, idx, n);
+    store_hash_memo_clear();
     int64_t dt = stats_end(cmd, t0);
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
 }
+
+void cmd_call_locked(client *c, command *cmd, bool fresh) { call_held(c, cmd, fresh, NULL, -1); }
 
 /* ---------------------------------------------------------------- delegation
  *
@@ -407,24 +410,6 @@ void cmd_deleg_kick(dreq *r)
         util_futex_wake(&r->state, 1);
         if (r->async) conn_wake_handed(r->efd);
     }
-}
-
-/* Runs cmd for c under the held write lock of shard idx (its keys' one
- * shard), as cmd_call would. */
-static void run_held(client *c, command *cmd, uint32_t idx)
-{
-    c->cmd = cmd;
-    c->prop.len = 0;
-    c->prop_count = 0;
-    c->prop_custom = false;
-    int64_t t0 = stats_begin(cmd, false);
-    cmd->proc(c);
-    aof_feed(c, cmd, &idx, 1);
-    store_hash_memo_clear();
-    int64_t dt = stats_end(cmd, t0);
-    slowlog_feed(c, cmd, dt);
-    c->lastcmd = cmd;
-    c->cmd = NULL;
 }
 
 /* Whether c's next command (parsed in argv) may run on another thread
@@ -464,7 +449,7 @@ static void deleg_done(dreq *r, bool resume)
 static void deleg_run(dreq *r, bool mine)
 {
     client *c = r->c;
-    run_held(c, r->cmd, r->idx);
+    call_held(c, r->cmd, false, &r->idx, 1); /* (a write: fits as below) */
     size_t *pos = c->parse_pos;
     uint64_t more = 0;
     bool whole = false; /* ran up to the end of what was read */
@@ -490,8 +475,10 @@ static void deleg_run(dreq *r, bool mine)
     if (mine) {
         atomic_store_explicit(&r->state, DREQ_DONE, memory_order_release);
     } else if (r->async && whole) {
-        r->sendnext = tl_sendq; /* sent once the lock is let go */
-        tl_sendq = r;
+        r->sendnext = NULL; /* sent once the lock is let go */
+        if (tl_sendq) tl_sendq_tail->sendnext = r;
+        else tl_sendq = r;
+        tl_sendq_tail = r;
     } else {
         deleg_done(r, true);
     }
@@ -528,18 +515,12 @@ static void deleg_drain(shard *s, dreq *mine)
  * take at once stays in the owner's buffer, for it to send (woken). */
 static void deleg_send_all(void)
 {
-    dreq *r = tl_sendq, *fifo = NULL;
-    tl_sendq = NULL;
+    dreq *r = tl_sendq;
+    tl_sendq = tl_sendq_tail = NULL;
     /* turned on meanwhile (CONFIG SET appendonly yes): no reply before its
      * records are written */
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) aof_wait_all();
     while (r) {
-        dreq *nx = r->sendnext;
-        r->sendnext = fifo;
-        fifo = r;
-        r = nx;
-    }
-    for (r = fifo; r;) {
         dreq *nx = r->sendnext;
         client *c = r->c;
         bool rest = conn_send_handed(c); /* what the socket takes now */

@@ -65,6 +65,17 @@ def test_handoff_off_at_run_time(srv):
     assert c.cmd("GET", "counter:__rand_int__") == b"200000"
 
 
+def run_all(threads, errors, limit=150):
+    """Starts the threads, waits for them (limit seconds each at most) and
+    fails on one still running or on any error they reported."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(limit)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+
 def mixed_batch(k, seq):
     """Commands of connection k's batch seq and the replies they must get:
     writes to its own keys (handed on), reads and PING (which end a run on
@@ -123,13 +134,7 @@ def test_mixed_batches_beside_a_hot_key_keep_order(srv):
             except Exception as e:  # reported by the main thread
                 errors.append(repr(e))
 
-        ts = [threading.Thread(target=worker, args=(k,)) for k in range(nconn)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(150)
-        assert not any(t.is_alive() for t in ts)
-        assert errors == []
+        run_all([threading.Thread(target=worker, args=(k,)) for k in range(nconn)], errors)
         c = srv.conn()
         assert c.cmd("GET", "shared") == str(nconn * batches).encode()
         for k in range(nconn):
@@ -176,14 +181,8 @@ def test_blocked_clients_served_by_handed_pushes(srv):
             except Exception as e:
                 errors.append(repr(e))
 
-        ts = [threading.Thread(target=producer, args=(i,)) for i in range(nprod)]
-        ts += [threading.Thread(target=consumer) for _ in range(ncons)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(150)
-        assert not any(t.is_alive() for t in ts)
-        assert errors == []
+        run_all([threading.Thread(target=producer, args=(i,)) for i in range(nprod)] +
+                [threading.Thread(target=consumer) for _ in range(ncons)], errors)
         assert sorted(got) == sorted(("%d:%d" % (i, j)).encode() for i in range(nprod) for j in range(per))
     finally:
         load.kill()
