@@ -44,14 +44,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -198,7 +196,7 @@ static uint64_t have_pos(void)
 static void futex_wake1(_Atomic uint32_t *w)
 {
     atomic_store(w, 1);
-    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    util_futex_wake(w, 1);
 }
 
 /* Lists w (asleep or deferred) as waiting for stream position pos. amu held. */
@@ -291,8 +289,7 @@ static void unlock_send(void)
         }
         if (off) atomic_fetch_add_explicit(&server.stat_net_out, off, memory_order_relaxed);
         w->sent = off;
-        if (atomic_exchange(&w->word, 1) == 2)
-            syscall(SYS_futex, (uint32_t *)&w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        if (atomic_exchange(&w->word, 1) == 2) util_futex_wake(&w->word, 1);
     }
 }
 
@@ -846,11 +843,8 @@ static void wait_for_pos(uint64_t pos)
          * due): sleep until covered, handed the writer's part, or 50 ms */
         waiter_list(me, pos);
         pthread_mutex_unlock(&amu);
-        struct timespec ts = {0, 50 * 1000000L};
-        while (atomic_load(&me->word) == 0) {
-            long r = syscall(SYS_futex, (uint32_t *)&me->word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
-            if (r != 0 && errno == ETIMEDOUT) break;
-        }
+        while (atomic_load(&me->word) == 0)
+            if (!util_futex_wait(&me->word, 0, 50000)) break;
         if (atomic_load(&me->word) == 0) {
             pthread_mutex_lock(&amu);
             if (me->listed) waiter_unlink(me);
@@ -968,10 +962,7 @@ bool aof_defer_finish(const char **rest, size_t *restlen)
     if (!me->deferred) return false;
     while (atomic_load(&me->word) != 1) {
         uint32_t zero = 0;
-        if (atomic_compare_exchange_strong(&me->word, &zero, 2)) {
-            struct timespec ts = {0, 50 * 1000000L};
-            syscall(SYS_futex, (uint32_t *)&me->word, FUTEX_WAIT_PRIVATE, 2, &ts, NULL, 0);
-        }
+        if (atomic_compare_exchange_strong(&me->word, &zero, 2)) util_futex_wait(&me->word, 2, 50000);
         if (atomic_load(&me->word) != 1) bg_kick(); /* a write failed meanwhile: retries */
     }
     me->deferred = false;

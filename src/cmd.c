@@ -408,7 +408,7 @@ void cmd_deleg_kick(dreq *r)
     if (atomic_compare_exchange_strong(&r->state, &w, DREQ_KICKED) ||
         (w == DREQ_ASLEEP && atomic_compare_exchange_strong(&r->state, &w, DREQ_KICKED))) {
         util_futex_wake(&r->state, 1);
-        if (r->async) conn_wake_handed(r->efd);
+        conn_wake_handed(r->efd);
     }
 }
 
@@ -442,7 +442,7 @@ static bool deleg_worth(client *c, uint32_t idx)
 {
     size_t *pos = c->parse_pos;
     int argc = c->argc;
-    if (!pos || c->proto == PROTO_TEXT || argc > 16) return false;
+    if (!pos || c->dr.efd < 0 || c->proto == PROTO_TEXT || argc > 16) return false;
     if (*pos >= c->qbuf.len) return true;
     if (c->qbuf.p[*pos] != '*') return false;
     sv saved[16];
@@ -469,13 +469,12 @@ static bool deleg_worth(client *c, uint32_t idx)
 static void deleg_done(dreq *r, bool resume)
 {
     _Atomic uint32_t *w = &r->state;
-    bool async = r->async;
     int efd = r->efd;
     /* the last touch of r: its owner may go on once it sees DONE */
     uint32_t prev = atomic_exchange_explicit(w, DREQ_DONE, memory_order_acq_rel);
-    /* an async owner that was not told waits on its socket (conn.c), for
-     * its client's next request: woken only when it has more to do */
-    if (!(async && prev == DREQ_WAITING)) util_futex_wake(w, 1);
+    /* an owner that was not told waits on its socket (conn.c), for its
+     * client's next request: woken only when it has more to do */
+    if (prev != DREQ_WAITING) util_futex_wake(w, 1);
     else if (resume) conn_wake_handed(efd);
 }
 
@@ -484,10 +483,10 @@ static void deleg_run(dreq *r, bool mine)
 {
     client *c = r->c;
     call_held(c, r->cmd, false, &r->idx, 1); /* (a write: fits as below) */
-    size_t *pos = c->parse_pos;
+    size_t *pos = c->parse_pos; /* set: the owner waits in its parse loop */
     uint64_t more = 0;
     bool whole = false; /* ran up to the end of what was read */
-    while (pos && more < DELEG_CMDS && c->obuf.len <= (64u << 10)) {
+    while (more < DELEG_CMDS && c->obuf.len <= (64u << 10)) {
         reqparser ps = c->ps;
         size_t p0 = *pos;
         const char *err = NULL;
@@ -508,7 +507,7 @@ static void deleg_run(dreq *r, bool mine)
     c->commands += more;
     if (mine) {
         atomic_store_explicit(&r->state, DREQ_DONE, memory_order_release);
-    } else if (r->async && whole) {
+    } else if (whole) {
         r->sendnext = NULL; /* sent once the lock is let go */
         if (tl_sendq) tl_sendq_tail->sendnext = r;
         else tl_sendq = r;
@@ -561,6 +560,27 @@ static void deleg_send_all(void)
         deleg_done(r, rest);            /* the owner sends the rest */
         r = nx;
     }
+}
+
+/* Lists c's batch (its command cmd, in argv, for shard idx of c->db) for
+ * the holder of that shard's write lock; conn.c then waits for it
+ * (c->handed). */
+static void deleg_hand_over(client *c, command *cmd, uint32_t idx)
+{
+    shard *s = &c->db->shards[idx];
+    dreq *r = &c->dr;
+    r->c = c;
+    r->cmd = cmd;
+    r->idx = idx;
+    atomic_store_explicit(&r->state, DREQ_WAITING, memory_order_relaxed);
+    dreq *h = atomic_load_explicit(&s->dq, memory_order_relaxed);
+    do {
+        r->next = h;
+    } while (!atomic_compare_exchange_weak_explicit(&s->dq, &h, r, memory_order_release, memory_order_relaxed));
+    if (tl_stats.on) tl_stats.handoffs++;
+    else atomic_fetch_add_explicit(&server.stat_handoffs, 1, memory_order_relaxed);
+    store_hash_memo_clear(); /* our key's hash: the runner finds its own */
+    c->handed = true;
 }
 
 /* The owner of c->dr, told to take the lock or tired of waiting. */
@@ -618,41 +638,14 @@ void cmd_call(client *c, command *cmd)
             if (!deleg) {
                 lock_shards(c, idx, n, write);
             } else if (pthread_rwlock_trywrlock(&s1->lock) != 0) {
-                if (!deleg_worth(c, idx[0])) {
-                    pthread_rwlock_wrlock(&s1->lock); /* it would come straight back: wait */
-                } else {
-                    /* held by another: hand the batch over (delegation above) */
-                    dreq *r = &c->dr;
-                    r->c = c;
-                    r->cmd = cmd;
-                    r->idx = idx[0];
-                    r->async = c->parse_pos && r->efd >= 0;
-                    atomic_store_explicit(&r->state, DREQ_WAITING, memory_order_relaxed);
-                    dreq *h = atomic_load_explicit(&s1->dq, memory_order_relaxed);
-                    do {
-                        r->next = h;
-                    } while (!atomic_compare_exchange_weak_explicit(&s1->dq, &h, r, memory_order_release,
-                                                                    memory_order_relaxed));
-                    if (tl_stats.on) tl_stats.handoffs++;
-                    else atomic_fetch_add_explicit(&server.stat_handoffs, 1, memory_order_relaxed);
+                /* held by another: hand the batch over (delegation above)
+                 * when that pays, else wait for the lock */
+                if (deleg_worth(c, idx[0])) {
+                    deleg_hand_over(c, cmd, idx[0]);
                     if (idx != sbuf) free(idx);
-                    store_hash_memo_clear(); /* our key's hash: the runner finds its own */
-                    if (r->async) {
-                        c->handed = true; /* conn.c waits for it */
-                        return;
-                    }
-                    for (;;) {
-                        uint32_t st = atomic_load_explicit(&r->state, memory_order_acquire);
-                        if (st == DREQ_DONE) break;
-                        /* told to (a holder let go with it listed), or the lock
-                         * is free: take it and run what is listed */
-                        if (cmd_deleg_take(c, st == DREQ_KICKED)) break;
-                        /* until it is done or we are told; the timeout only
-                         * backs that up */
-                        util_futex_wait(&r->state, DREQ_WAITING, 1000);
-                    }
                     return;
                 }
+                pthread_rwlock_wrlock(&s1->lock);
             }
             if (n == 1 && held.allowed && !(cmd->flags & CMD_BLOCKING) && !monitor_active()) {
                 held.d = c->db;

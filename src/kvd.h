@@ -748,15 +748,14 @@ enum {
     DREQ_WAITING = 0,
     DREQ_DONE = 1,
     DREQ_KICKED = 2,  /* still listed when a holder let go: the owner takes the lock */
-    DREQ_ASLEEP = 3   /* async, more input waiting: the owner sleeps on the word */
+    DREQ_ASLEEP = 3   /* more input waiting: the owner sleeps on the word, not its socket */
 };
 typedef struct dreq {
     struct dreq *next;
     struct client *c;
     struct command *cmd;    /* the command parsed in c->argv, not yet run */
     uint32_t idx;           /* its shard in c->db */
-    bool async;             /* the owner waits on its socket (conn.c): the runner sends the replies */
-    int efd;                /* the owner thread's eventfd (async) */
+    int efd;                /* the owner thread's eventfd: woken to go on, or to take the lock */
     struct dreq *sendnext;  /* the runner's list of replies to send */
     _Atomic uint32_t state; /* DREQ_*: DONE is the runner's last touch */
 } dreq;

@@ -64,10 +64,10 @@ int64_t util_monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void util_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t timeout_us)
+bool util_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t timeout_us)
 {
     struct timespec ts = {(time_t)(timeout_us / 1000000), (long)(timeout_us % 1000000) * 1000};
-    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+    return syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0) == 0 || errno != ETIMEDOUT;
 }
 
 void util_futex_wake(_Atomic uint32_t *w, int n)

@@ -15,9 +15,9 @@ int64_t  util_ustime(void);       /* wall clock us since epoch, plus the test of
 int64_t  util_monotonic_us(void); /* CLOCK_MONOTONIC in us (not offset), for durations */
 struct timespec util_deadline(int64_t us); /* CLOCK_REALTIME + us (not offset), for pthread_cond_timedwait */
 /* util.c — a thread sleeps on a 32-bit word while it holds val (at most
- * timeout_us; spurious returns happen), another wakes up to n sleepers on
- * it. Process-private futexes on Linux. */
-void     util_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t timeout_us);
+ * timeout_us; false when that ran out; spurious returns happen), another
+ * wakes up to n sleepers on it. Process-private futexes on Linux. */
+bool     util_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t timeout_us);
 void     util_futex_wake(_Atomic uint32_t *w, int n);
 void     util_clock_jump(int64_t ms); /* adds ms to the offset (atomic, thread-safe) */
 int64_t  util_clock_offset(void); /* the current offset in ms */
