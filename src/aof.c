@@ -411,7 +411,7 @@ static entry *live_entry(db *d, sv key, uint32_t *sh)
     uint64_t h = store_hash(key);
     *sh = store_shard_index(h);
     entry *e = store_find(&d->shards[*sh], key, h);
-    if (e && store_expired(e, util_mstime())) e = NULL;
+    if (e && store_expired(e, util_cmd_now())) e = NULL;
     return e;
 }
 
@@ -557,7 +557,7 @@ static void unit_commit(void)
     }
     uint64_t bcrc = util_crc64(0, T.body.p, T.body.len);
     char hdr[UNIT_HDR_LEN];
-    int64_t now = util_mstime();
+    int64_t now = util_cmd_now();
     pthread_mutex_lock(&amu);
     uint64_t lsn = ++next_lsn;
     buf hb;
@@ -1733,7 +1733,10 @@ int aof_replay(const snap_info *si, uint64_t *max_lsn, char *err, size_t errlen)
                 break;
             }
             util_clock_jump(u.time - util_mstime()); /* replay at the original time */
-            if (apply_unit(&u, &rp, &why) != 0) {
+            util_cmd_ms = u.time; /* exactly: its commands decide as they did */
+            int ar = apply_unit(&u, &rp, &why);
+            util_cmd_ms = 0;
+            if (ar != 0) {
                 snprintf(err, errlen, "AOF '%s': %s in the record at offset %zu", path, why, at);
                 rc = -1;
                 break;

@@ -366,6 +366,8 @@ static int64_t stats_end(command *cmd, int64_t t0)
  * of the command before EXEC, which would count the lock wait). */
 static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
 {
+    bool own_time = !util_cmd_ms; /* (an EXEC's commands run at its time) */
+    if (own_time) util_cmd_ms = util_mstime();
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;
@@ -378,6 +380,7 @@ static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
+    if (own_time) util_cmd_ms = 0;
 }
 
 void cmd_call_locked(client *c, command *cmd, bool fresh) { call_held(c, cmd, fresh, NULL, -1); }
@@ -609,6 +612,8 @@ bool cmd_deleg_take(client *c, bool wait)
  * locks are held, releases them. */
 void cmd_call(client *c, command *cmd)
 {
+    bool own_time = !util_cmd_ms; /* (a replayed record's commands run at its time) */
+    if (own_time) util_cmd_ms = util_mstime();
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;
@@ -643,6 +648,7 @@ void cmd_call(client *c, command *cmd)
                 if (deleg_worth(c, idx[0])) {
                     deleg_hand_over(c, cmd, idx[0]);
                     if (idx != sbuf) free(idx);
+                    if (own_time) util_cmd_ms = 0;
                     return;
                 }
                 pthread_rwlock_wrlock(&s1->lock);
@@ -669,6 +675,7 @@ void cmd_call(client *c, command *cmd)
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
+    if (own_time) util_cmd_ms = 0;
 }
 
 /* Container commands: the subcommand must exist and have its arity. */

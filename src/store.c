@@ -367,7 +367,7 @@ entry *store_lookup_read(db *d, sv key)
     uint64_t h = store_hash(key);
     shard *s = &d->shards[store_shard_index(h)];
     entry *e = store_find(s, key, h);
-    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_mstime()) {
+    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_cmd_now()) {
         if (pending.n < PENDING_MAX) {
             pending.d[pending.n] = d;
             pending.k[pending.n] = kvd_strndup(key.p, key.n);
@@ -399,7 +399,7 @@ entry *store_lookup_write(db *d, sv key)
     uint64_t h = store_hash(key);
     shard *s = &d->shards[store_shard_index(h)];
     entry *e = store_find(s, key, h);
-    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_mstime()) {
+    if (e && (e->flags & ENT_EXPIRE) && ent_expire(e) <= util_cmd_now()) {
         store_delete_entry(s, e);
         atomic_fetch_add_explicit(&server.stat_expired, 1, memory_order_relaxed);
         store_key_expired(d, key);
@@ -555,7 +555,7 @@ bool store_delete(db *d, sv key)
     shard *s = &d->shards[store_shard_index(h)];
     entry *e = store_find(s, key, h);
     if (!e) return false;
-    bool live = !store_expired(e, util_mstime());
+    bool live = !store_expired(e, util_cmd_now());
     store_delete_entry(s, e);
     if (!live) {
         atomic_fetch_add_explicit(&server.stat_expired, 1, memory_order_relaxed);

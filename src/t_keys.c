@@ -586,7 +586,7 @@ static void expire_generic(client *c, long long unit, bool absolute, const char 
         if ((flags & EXP_GT) && (cur < 0 || when <= cur)) goto no;
         if ((flags & EXP_LT) && cur >= 0 && when >= cur) goto no;
     }
-    bool del = when <= util_mstime();
+    bool del = when <= util_cmd_now();
     if (del) {
         store_delete(c->db, c->argv[1]);
     } else {
@@ -622,7 +622,7 @@ static void ttl_generic(client *c, bool ms, bool abs)
         reply_int(c, ms ? when : when / 1000 + (when % 1000 >= 500));
         return;
     }
-    int64_t ttl = when - util_mstime();
+    int64_t ttl = when - util_cmd_now();
     if (ttl < 0) ttl = 0;
     reply_int(c, ms ? ttl : (ttl + 500) / 1000);
 }

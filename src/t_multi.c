@@ -576,7 +576,7 @@ static void lockset_unlock(lockset *ls)
  * already at WATCH) aborts the transaction. Shards held. */
 static bool watched_key_expired(mstate *ms)
 {
-    int64_t now = util_mstime();
+    int64_t now = util_cmd_now();
     for (int i = 0; i < ms->nw; i++) {
         wref *r = &ms->w[i];
         if (r->w->expired) continue;

@@ -53,7 +53,7 @@ bool expire_arg(client *c, sv arg, long long unit_ms, bool absolute, const char 
     if (unit_ms > 1 && (v > LLONG_MAX / unit_ms || v < LLONG_MIN / unit_ms)) goto invalid;
     v *= unit_ms;
     if (!absolute) {
-        int64_t now = util_mstime();
+        int64_t now = util_cmd_now();
         if ((v > 0 && now > LLONG_MAX - v) || (v < 0 && now < LLONG_MIN - v)) goto invalid;
         v += now;
     }
@@ -160,7 +160,7 @@ static bool set_generic(client *c, sv key, sv val, int flags, int64_t expire, in
         notify_keyspace_event(NOTIFY_GENERIC, "expire", c->db, key);
         /* a deadline already past (EXAT/PXAT): as in Redis the key is set
          * and then expires — counted in expired_keys, "expired" event */
-        if (expire <= util_mstime()) store_lookup_write(c->db, key);
+        if (expire <= util_cmd_now()) store_lookup_write(c->db, key);
     }
     if (!(flags & SET_GET)) {
         if (ok_reply) reply_int(c, 1);
@@ -244,7 +244,7 @@ static void getex_command(client *c)
     reply_bulk_sv(c, ent_strsv(e));
     shard *s = store_shard_of(c->db, c->argv[1]);
     if (when >= 0) {
-        bool del = when <= util_mstime();
+        bool del = when <= util_cmd_now();
         if (del) store_delete(c->db, c->argv[1]);
         else store_set_expire(s, e, when);
         store_written(c, c->db, c->argv[1]);

@@ -40,6 +40,8 @@ static int64_t realtime_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+_Thread_local int64_t util_cmd_ms;
+
 /* Wall-clock milliseconds since the epoch, plus the test offset. */
 int64_t util_mstime(void)
 {

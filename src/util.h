@@ -12,6 +12,15 @@
 /* util.c — clock: every time read in the server goes through these. */
 int64_t  util_mstime(void);       /* wall clock ms since epoch, plus the test offset */
 int64_t  util_ustime(void);       /* wall clock us since epoch, plus the test offset */
+/* The running command's time (ms), 0 outside a command: taken once when a
+ * command starts (cmd.c; an EXEC's commands share their EXEC's, a replayed
+ * record has its own) and used for everything the command decides by the
+ * clock: whether a key has expired, relative deadlines, the time of its AOF
+ * record. Replay, run at the record's time, then decides as it did; with
+ * a clock read per decision, a write racing its key's deadline could see
+ * the key alive while its record's later time had it expired. */
+extern _Thread_local int64_t util_cmd_ms;
+static inline int64_t util_cmd_now(void) { return util_cmd_ms ? util_cmd_ms : util_mstime(); }
 int64_t  util_monotonic_us(void); /* CLOCK_MONOTONIC in us (not offset), for durations */
 struct timespec util_deadline(int64_t us); /* CLOCK_REALTIME + us (not offset), for pthread_cond_timedwait */
 /* util.c — a thread sleeps on a 32-bit word while it holds val (at most

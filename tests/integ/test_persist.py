@@ -136,6 +136,38 @@ def test_restart_keeps_ttls_absolute(srv):
             p.cleanup()
 
 
+@harness.timeout(60)
+def test_aof_replays_writes_racing_an_expiry(srv):
+    """INCRs pipelined through their key's deadline: one of them runs as
+    the deadline passes. Replay must see the key as that INCR did (alive or
+    expired), so after kill -9 every counter is what its last reply said."""
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "everysec").start()
+    try:
+        c = p.conn()
+        last, resets = {}, 0
+        for i in range(24):
+            key = "rl:%d" % i
+            c.cmd("SET", key, "1000")
+            t = c.cmd("TIME")
+            now_ms = int(t[0]) * 1000 + int(t[1]) // 1000
+            c.cmd("PEXPIREAT", key, now_ms + 25)
+            end = time.monotonic() + 0.06
+            replies = [1000]
+            while time.monotonic() < end:
+                replies += c.pipeline([("INCR", key)] * 200)
+            resets += any(a < b for a, b in zip(replies[1:], replies))
+            last[key] = replies[-1]
+        assert resets >= 12, "the deadlines passed under the INCRs only %d times" % resets
+        p.kill9()
+        p.start()
+        c = p.conn()
+        got = {k: int(c.cmd("GET", k)) for k in last}
+        bad = {k: (last[k], got[k]) for k in last if got[k] != last[k]}
+        assert not bad, "acknowledged vs replayed: %r" % bad
+    finally:
+        p.cleanup()
+
+
 def test_aof_restart_and_truncated_tail(srv):
     p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
     try:
