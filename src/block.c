@@ -664,7 +664,7 @@ bool block_wait(client *c)
         int state = st->state;
         pthread_mutex_unlock(&reg_mu);
         if (state == B_RETRY) {
-            if (util_cmd_ms) util_cmd_ms = util_mstime(); /* the command goes on now */
+            if (util_cmd_ms) util_cmd_ms = -1; /* the command goes on now: read the clock anew */
             if (retry_move(c, st)) break;
             continue;
         }

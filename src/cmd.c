@@ -367,7 +367,7 @@ static int64_t stats_end(command *cmd, int64_t t0)
 static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
 {
     bool own_time = !util_cmd_ms; /* (an EXEC's commands run at its time) */
-    if (own_time) util_cmd_ms = util_mstime();
+    if (own_time) util_cmd_ms = -1; /* read at its first use */
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;
@@ -527,6 +527,8 @@ static void deleg_drain(shard *s, dreq *mine)
 {
     bool was = draining;
     draining = true;
+    int64_t our_time = util_cmd_ms; /* theirs are their own */
+    util_cmd_ms = 0;
     for (int round = 0; round < DELEG_ROUNDS; round++) {
         dreq *r = atomic_exchange_explicit(&s->dq, NULL, memory_order_acquire);
         if (!r) break;
@@ -543,6 +545,7 @@ static void deleg_drain(shard *s, dreq *mine)
             r = nx;
         }
     }
+    util_cmd_ms = our_time;
     draining = was;
 }
 
@@ -613,7 +616,7 @@ bool cmd_deleg_take(client *c, bool wait)
 void cmd_call(client *c, command *cmd)
 {
     bool own_time = !util_cmd_ms; /* (a replayed record's commands run at its time) */
-    if (own_time) util_cmd_ms = util_mstime();
+    if (own_time) util_cmd_ms = -1; /* read at its first use */
     c->cmd = cmd;
     c->prop.len = 0;
     c->prop_count = 0;

@@ -12,15 +12,25 @@
 /* util.c — clock: every time read in the server goes through these. */
 int64_t  util_mstime(void);       /* wall clock ms since epoch, plus the test offset */
 int64_t  util_ustime(void);       /* wall clock us since epoch, plus the test offset */
-/* The running command's time (ms), 0 outside a command: taken once when a
- * command starts (cmd.c; an EXEC's commands share their EXEC's, a replayed
- * record has its own) and used for everything the command decides by the
- * clock: whether a key has expired, relative deadlines, the time of its AOF
- * record. Replay, run at the record's time, then decides as it did; with
- * a clock read per decision, a write racing its key's deadline could see
- * the key alive while its record's later time had it expired. */
+/* The running command's time (ms): read once, at the command's first
+ * decision by the clock, and used for all of them: whether a key has
+ * expired, relative deadlines, the time of its AOF record (an EXEC's
+ * commands share one; a replayed record's commands get the record's).
+ * Replay, run at the record's time, then decides as the command did; with
+ * a clock read per decision, a write racing its key's deadline could find
+ * the key alive while its record's later time had it expired. Read at the
+ * first decision, not when the command starts: that is after its shard
+ * locks are taken, so never before an expiry the reaper (which logs
+ * nothing) carried out while the command waited for them.
+ * util_cmd_ms: 0 outside a command, -1 in one before its first reading. */
 extern _Thread_local int64_t util_cmd_ms;
-static inline int64_t util_cmd_now(void) { return util_cmd_ms ? util_cmd_ms : util_mstime(); }
+static inline int64_t util_cmd_now(void)
+{
+    if (util_cmd_ms > 0) return util_cmd_ms;
+    int64_t t = util_mstime();
+    if (util_cmd_ms < 0) util_cmd_ms = t;
+    return t;
+}
 int64_t  util_monotonic_us(void); /* CLOCK_MONOTONIC in us (not offset), for durations */
 struct timespec util_deadline(int64_t us); /* CLOCK_REALTIME + us (not offset), for pthread_cond_timedwait */
 /* util.c — a thread sleeps on a 32-bit word while it holds val (at most
