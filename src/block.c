@@ -404,6 +404,7 @@ static void serve_key(client *w, db *d, sv key)
             if (st->kind == BLOCK_ZPOP) take = 1;
             prop_pop(w, true, skey, st->left, st->kind == BLOCK_ZMPOP ? (long)take : -1);
             zset_pop_n(d, e, !st->left, take, zresult_cb, st);
+            persist_key_written(w, d, skey); /* (a whole-db write logs key states) */
             finish(st, B_SERVED);
             continue;
         }
@@ -411,6 +412,7 @@ static void serve_key(client *w, db *d, sv key)
         long take = st->kind == BLOCK_MPOP ? (st->count < len ? st->count : len) : 1;
         prop_pop(w, false, skey, st->left, st->kind == BLOCK_MPOP ? take : -1);
         list_pop(d, e, st->left, take, result_cb, st);
+        persist_key_written(w, d, skey);
         finish(st, B_SERVED);
     }
 }
@@ -422,47 +424,36 @@ typedef struct ready {
     db *d;
     char *key;
     size_t n;
-    bool all;
 } ready;
 
 static __thread int serving;
 static __thread ready *rq;
 static __thread size_t rq_len, rq_cap;
 
-static void handle(client *w, db *d, sv key, bool all)
+static void handle(client *w, db *d, sv key)
 {
     pthread_mutex_lock(&reg_mu);
-    if (!all) {
-        serve_key(w, d, key);
-    } else {
-        /* a whole db changed (SWAPDB, FLUSHDB): every key waited on in it */
-        size_t n = 0;
-        for (size_t i = 0; i < reg_size; i++)
-            for (bkey *k = reg_table[i]; k; k = k->next) n += k->dbid == d->id;
-        char **keys = calloc(n ? n : 1, sizeof(char *));
-        size_t *lens = calloc(n ? n : 1, sizeof(size_t));
-        if (!keys || !lens) abort();
-        size_t m = 0;
-        for (size_t i = 0; i < reg_size; i++)
-            for (bkey *k = reg_table[i]; k; k = k->next)
-                if (k->dbid == d->id) {
-                    keys[m] = kvd_strndup(k->key, k->klen);
-                    lens[m++] = k->klen;
-                }
-        for (size_t i = 0; i < m; i++) {
-            sv ks = {keys[i], lens[i]};
-            serve_key(w, d, ks);
-            free(keys[i]);
-        }
-        free(keys);
-        free(lens);
-    }
+    serve_key(w, d, key);
     pthread_mutex_unlock(&reg_mu);
 }
+
+/* Databases a whole-db write (SWAPDB, FLUSHDB...) changed on this thread
+ * while clients were blocked, one bit each: their waiters are served once
+ * its command has let go of its locks (block_serve_pending), each key
+ * under its own shard's lock; the writer holds one shard's at most. */
+static __thread uint64_t *whole_bits;
 
 void block_key_written(client *c, db *d, sv key)
 {
     if (atomic_load_explicit(&nblocked, memory_order_relaxed) == 0) return;
+    if (!key.p) {
+        if (!whole_bits) {
+            whole_bits = calloc(((size_t)cfg.databases + 63) / 64, sizeof(uint64_t));
+            if (!whole_bits) abort();
+        }
+        whole_bits[d->id / 64] |= 1ull << (d->id % 64);
+        return;
+    }
     if (serving) {
         if (rq_len == rq_cap) {
             rq_cap = rq_cap ? rq_cap * 2 : 8;
@@ -470,20 +461,19 @@ void block_key_written(client *c, db *d, sv key)
             if (!rq) abort();
         }
         rq[rq_len].d = d;
-        rq[rq_len].all = key.p == NULL;
-        rq[rq_len].key = key.p ? kvd_strndup(key.p, key.n) : NULL;
+        rq[rq_len].key = kvd_strndup(key.p, key.n);
         rq[rq_len].n = key.n;
         rq_len++;
         return;
     }
     serving = 1;
-    handle(c, d, key, key.p == NULL);
+    handle(c, d, key);
     while (rq_len) {
         ready r = rq[0];
         memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
         rq_len--;
         sv ks = {r.key, r.n};
-        handle(c, r.d, ks, r.all);
+        handle(c, r.d, ks);
         free(r.key);
     }
     free(rq);
@@ -507,13 +497,10 @@ static void idx_of(db *d, sv a, sv b, uint32_t *idx, int *n)
     }
 }
 
-/* A waiter that left the head of a queue while it held it as B_RETRY may
- * have kept elements from the waiters behind it: serve them now, logging
- * the pops under this client. */
-static void kick(client *c, bstate *st)
+/* Serves the clients waiting on key (no lock held), logging the pops for
+ * the AOF under c, as one unit for cmd. */
+static void serve_now(client *c, command *cmd, db *d, sv key)
 {
-    db *d = &server_dbs[st->dbid];
-    sv key = st->keys[0];
     shard *s = store_shard_of(d, key);
     shard_wrlock(s);
     c->prop.len = 0;
@@ -522,9 +509,45 @@ static void kick(client *c, bstate *st)
     block_key_written(c, d, key);
     if (c->prop_count) {
         uint32_t idx = s->id;
-        aof_feed(c, st->cmd, &idx, 1);
+        aof_feed(c, cmd, &idx, 1);
     }
     shard_unlock(s);
+}
+
+/* A waiter that left the head of a queue while it held it as B_RETRY may
+ * have kept elements from the waiters behind it: serve them now. */
+static void kick(client *c, bstate *st) { serve_now(c, st->cmd, &server_dbs[st->dbid], st->keys[0]); }
+
+void block_serve_pending(client *c)
+{
+    uint64_t *bits = whole_bits;
+    if (!bits) return;
+    whole_bits = NULL;
+    /* the keys waited on in those databases (copies: served one by one,
+     * without reg_mu) */
+    buf keys;
+    buf_init_static(&keys, NULL, 0);
+    size_t n = 0;
+    pthread_mutex_lock(&reg_mu);
+    for (size_t i = 0; i < reg_size; i++)
+        for (bkey *k = reg_table[i]; k; k = k->next)
+            if (bits[k->dbid / 64] & (1ull << (k->dbid % 64))) {
+                uint32_t hdr[2] = {(uint32_t)k->dbid, (uint32_t)k->klen};
+                buf_append(&keys, hdr, sizeof hdr);
+                buf_append(&keys, k->key, k->klen);
+                n++;
+            }
+    pthread_mutex_unlock(&reg_mu);
+    free(bits);
+    command *cmd = c->cmd ? c->cmd : c->lastcmd;
+    for (size_t off = 0; n--;) {
+        uint32_t hdr[2];
+        memcpy(hdr, keys.p + off, sizeof hdr);
+        sv key = {keys.p + off + sizeof hdr, hdr[1]};
+        serve_now(c, cmd, &server_dbs[hdr[0]], key);
+        off += sizeof hdr + hdr[1];
+    }
+    buf_free(&keys);
 }
 
 /* BLMOVE across shards: take both locks in order and move, if the source
@@ -664,8 +687,10 @@ bool block_wait(client *c)
         int state = st->state;
         pthread_mutex_unlock(&reg_mu);
         if (state == B_RETRY) {
-            if (util_cmd_ms) util_cmd_ms = -1; /* the command goes on now: read the clock anew */
-            if (retry_move(c, st)) break;
+            util_cmd_ms = -1; /* a command of its own (util.h): one clock reading */
+            bool done = retry_move(c, st);
+            util_cmd_ms = 0;
+            if (done) break;
             continue;
         }
         if (state != B_WAITING) break;

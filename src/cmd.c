@@ -674,6 +674,7 @@ void cmd_call(client *c, command *cmd)
         if (idx != sbuf) free(idx);
     }
     store_expire_pending();
+    if (cmd->flags & CMD_NOLOCK) block_serve_pending(c); /* (no lock is kept after those) */
     int64_t dt = stats_end(cmd, t0);
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;

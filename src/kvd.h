@@ -265,6 +265,9 @@ void store_value_mem_changed(shard *s, entry *e, ssize_t delta);
 void store_written(struct client *c, db *d, sv key);
 void watch_key_written(struct client *c, db *d, sv key);  /* weak hook */
 void block_key_written(struct client *c, db *d, sv key);  /* weak hook */
+/* After a command that wrote whole databases (SWAPDB...), with no lock
+ * held: serves the clients waiting on their keys (block.c; weak hook). */
+void block_serve_pending(struct client *c);
 /* Moves e (in sd) to newkey in dd with its value and deadline, replacing
  * what newkey held. Both shards write-locked. Returns the new entry. */
 entry *store_move(db *sd, entry *e, db *dd, sv newkey);

@@ -709,6 +709,7 @@ __attribute__((weak)) void block_key_written(struct client *c, db *d, sv key)
     UNUSED(d);
     UNUSED(key);
 }
+__attribute__((weak)) void block_serve_pending(struct client *c) { UNUSED(c); }
 
 __attribute__((weak)) void persist_key_written(struct client *c, db *d, sv key)
 {

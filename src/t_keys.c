@@ -427,31 +427,22 @@ static void swapdb_command(client *c)
         return;
     }
     if (a != b) {
-        /* shard by shard: each pair is swapped under both locks (lower db
-         * first), so a key is always wholly in one database and no thread
-         * holds more than two shard locks (TSan tracks at most 64) */
+        /* both databases whole, under all their shards' locks: the AOF
+         * logs the swap as one record (its LSN taken under those locks, see
+         * aof.c), so every write to either database is wholly before or
+         * wholly after it. (Swapping shard pair by shard pair let a write
+         * fall between two pairs: it would replay on the wrong side.) */
+        int ids[2] = {(int)a, (int)b};
         db *lo = &server_dbs[a < b ? a : b], *hi = &server_dbs[a < b ? b : a];
         sv none = {NULL, 0};
-        for (int j = 0; j < cfg.shards; j++) {
-            if (!store_locks_held(c)) {
-                shard_wrlock(&lo->shards[j]);
-                shard_wrlock(&hi->shards[j]);
-            }
-            if (j == 0) {
-                /* WATCH: keys that exist in either db before the swap */
-                watch_key_written(c, lo, none);
-                watch_key_written(c, hi, none);
-            }
-            store_swap_shards(&lo->shards[j], &hi->shards[j]);
-            if (j == cfg.shards - 1) {
-                store_written(c, lo, none);
-                store_written(c, hi, none);
-            }
-            if (!store_locks_held(c)) {
-                shard_unlock(&hi->shards[j]);
-                shard_unlock(&lo->shards[j]);
-            }
-        }
+        store_lock_dbs(ids, 2);
+        /* WATCH: keys that exist in either db before the swap */
+        watch_key_written(c, lo, none);
+        watch_key_written(c, hi, none);
+        for (int j = 0; j < cfg.shards; j++) store_swap_shards(&lo->shards[j], &hi->shards[j]);
+        store_written(c, lo, none);
+        store_written(c, hi, none);
+        store_unlock_dbs(ids, 2);
     }
     reply_ok(c);
 }

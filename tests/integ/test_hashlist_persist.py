@@ -107,6 +107,45 @@ def test_aof_replays_served_blocked_pops(srv):
         p.cleanup()
 
 
+def test_aof_replays_pops_served_by_swapdb(srv):
+    """SWAPDB serves the clients blocked on keys the swap brings in: their
+    pops happen after the swap and must replay after it (they were logged
+    before it: replay put the popped list in the other database)."""
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
+    try:
+        c = p.conn()
+        w = p.conn()
+        assert c.cmd("SELECT", "1") == OK
+        c.cmd("RPUSH", "q", "a", "b", "c")
+        c.cmd("RPUSH", "other", "x")
+        w.send(encode("BLPOP", "q", "0"))  # in database 0, where q does not exist
+        wait_for(lambda: blocked(c) == 1, what="blocked")
+        assert c.cmd("SWAPDB", "0", "1") == OK
+        assert w.read_reply() == [b"q", b"a"]
+        # BLMOVE served by the swap, into a key of another shard
+        w.send(encode("BLMOVE", "q2", "dst", "LEFT", "RIGHT", "0"))
+        wait_for(lambda: blocked(c) == 1, what="blocked")
+        c.cmd("RPUSH", "q2", "m", "n")  # in database 1 (the old 0)
+        assert c.cmd("SWAPDB", "0", "1") == OK
+        assert w.read_reply() == b"m"
+
+        def state(conn):
+            out = {}
+            for d in ("0", "1"):
+                assert conn.cmd("SELECT", d) == OK
+                for k in ("q", "q2", "dst", "other"):
+                    out[(d, k)] = conn.cmd("LRANGE", k, "0", "-1")
+            return out
+
+        want = state(c)
+        assert want[("1", "q")] == [b"b", b"c"] and want[("0", "dst")] == [b"m"], want
+        p.kill9()
+        p.start()
+        assert state(p.conn()) == want
+    finally:
+        p.cleanup()
+
+
 def test_aof_blocking_stress_replay(srv):
     """Many pushers and blocked poppers, then a crash: the replayed lists
     hold exactly what was pushed and not delivered."""

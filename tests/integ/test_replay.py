@@ -6,9 +6,12 @@ run against kvd with the AOF on; then kill -9 and a restart, and every key
 of every database used must come back the same: type, value (elements in
 order where the type has one) and deadline. Half of the streams take a
 snapshot (AOF compaction) midway, so replay also starts from its marks.
-Each stream also has short deadlines passing while it runs."""
+Each stream also has short deadlines passing while it runs. The last test
+runs four streams at once on the same keys: replay must then reproduce
+the order in which the connections' writes met on each shard."""
 
 import random
+import threading
 
 import harness
 import test_differential as gen
@@ -72,7 +75,16 @@ def stream(c, rng, steps):
     return sent
 
 
-def replay_rounds(fsync, seeds, steps=3000):
+def concurrent_stream(port, seed, steps, errors):
+    try:
+        c = harness.RawConn(port, timeout=30)
+        stream(c, random.Random(seed), steps)
+        c.close()
+    except Exception as e:  # noqa: BLE001
+        errors.append("stream %d: %r" % (seed, e))
+
+
+def replay_rounds(fsync, seeds, steps=3000, streams=1):
     for seed in seeds:
         rng = random.Random(seed)
         # odd seeds with tiny encoding thresholds, given on the command line
@@ -82,12 +94,24 @@ def replay_rounds(fsync, seeds, steps=3000):
         p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", fsync, "--shards", "4", *small).start()
         try:
             c = p.conn()
-            stream(c, rng, steps // 2)
+            if streams == 1:
+                stream(c, rng, steps // 2)
+            else:
+                errors = []
+                ts = [threading.Thread(target=concurrent_stream, args=(p.port, seed * 100 + i, steps, errors))
+                      for i in range(streams)]
+                for th in ts:
+                    th.start()
             if seed % 3 != 1:
                 a = p.conn()
                 assert a.cmd("BGREWRITEAOF") is not None
                 a.close()
-            stream(c, rng, steps - steps // 2)
+            if streams == 1:
+                stream(c, rng, steps - steps // 2)
+            else:
+                for th in ts:
+                    th.join(60)
+                assert not errors, errors
             t = c.cmd("TIME")
             now_ms = int(t[0]) * 1000 + int(t[1]) // 1000
             c.close()
@@ -111,3 +135,8 @@ def test_replay_restores_random_streams_always(srv):
 @harness.timeout(120)
 def test_replay_restores_random_streams_everysec(srv):
     replay_rounds("everysec", range(101, 107))
+
+
+@harness.timeout(120)
+def test_replay_restores_concurrent_streams(srv):
+    replay_rounds("everysec", range(201, 205), steps=2000, streams=4)
