@@ -15,6 +15,9 @@
  * now holds a sorted set keeps waiting and keeps its place, as in Redis),
  * and hands each its elements (members with their scores); only then does
  * it release the lock, so no other client can take the elements first.
+ * A whole-db write (SWAPDB) only marks its databases: their waiters are
+ * served when its command has let go of its locks, before its reply
+ * (block_serve_pending), each key under its own shard's lock.
  * The popped elements are rendered by the waiter's own thread in its own
  * protocol. The writer logs each pop for the AOF after its own command
  * (LPUSH ..., then LPOP key; ZADD ..., then ZPOPMIN key [count]).
