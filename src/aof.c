@@ -464,8 +464,16 @@ static void add_key_state(db *d, sv key)
     touch((uint32_t)d->id, sh);
 }
 
+static bool zrange_bylex(client *c)
+{
+    for (int i = 5; i < c->argc; i++)
+        if (sv_eqci(c->argv[i], "bylex")) return true;
+    return false;
+}
+
 /* Single-shard commands whose argv would replay differently (relative
- * TTLs, float arithmetic) are logged as their effect on the key. */
+ * TTLs, float arithmetic, lex ranges) are logged as their effect on the
+ * key. */
 static bool add_rewritten(client *c, command *cmd, uint32_t sh)
 {
     enum { R_SET, R_FLOAT, R_TTL } kind;
@@ -479,6 +487,9 @@ static bool add_rewritten(client *c, command *cmd, uint32_t sh)
         kind = R_FLOAT;
     } else if (!strcmp(n, "expire") || !strcmp(n, "pexpire") || !strcmp(n, "getex")) {
         kind = R_TTL;
+    } else if (!strcmp(n, "zrangestore") && zrange_bylex(c)) {
+        kind = R_SET; /* the state stored: a lex range over differing scores
+                         walks a skip list by its random levels (t_zset.c) */
     } else {
         return false;
     }

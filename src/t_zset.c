@@ -1108,6 +1108,10 @@ static void zremrange_generic(client *c, int kind)
     buf own;
     buf_init_static(&own, NULL, 0);
     zv_own(&v, &own);
+    /* a lex range over differing scores is unspecified: a skip list's walk
+     * depends on its random levels, which replay would not reproduce; the
+     * AOF gets what was removed */
+    if (kind == ZQ_LEX && v.n) propagate_zrem(c, key, v.v, v.n);
     size_t before = zs_mem(z);
     for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
     value_done(c, key, e, z, before);
