@@ -8,8 +8,9 @@ order where the type has one) and deadline. Half of the streams take a
 snapshot (AOF compaction) midway, so replay also starts from its marks.
 Each stream also has short deadlines passing while it runs. One test runs
 four streams at once on the same keys: replay must then reproduce the
-order in which the connections' writes met on each shard. The last saves
-a snapshot instead (no AOF) and loads it."""
+order in which the connections' writes met on each shard. Another saves
+a snapshot instead (no AOF) and loads it; the last restarts three times
+with other shard counts, the AOF growing across the restarts."""
 
 import random
 import threading
@@ -151,3 +152,36 @@ def test_replay_restores_concurrent_streams(srv):
 @harness.timeout(120)
 def test_snapshot_restores_random_streams(srv):
     replay_rounds(None, range(301, 307), snapshot_only=True)
+
+
+@harness.timeout(120)
+def test_replay_across_restarts_with_other_shard_counts(srv):
+    """Three rounds of streams, each ended by kill -9 and a restart with
+    another shard count (the AOF keeps growing across them; shard numbers
+    in its records are the writer's)."""
+    for seed in (401, 402, 403):
+        rng = random.Random(seed)
+        shards = ["4", "8", "2", "4"]
+        p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--shards", shards[0]).start()
+        try:
+            for rnd in range(3):
+                c = p.conn()
+                stream(c, rng, 1500)
+                if rng.random() < 0.5:
+                    a = p.conn()
+                    assert a.cmd("BGREWRITEAOF") is not None
+                    a.close()
+                stream(c, rng, 500)
+                t = c.cmd("TIME")
+                now_ms = int(t[0]) * 1000 + int(t[1]) // 1000
+                c.close()
+                before = dump(p, now_ms + 60000)
+                p.kill9()
+                p.args[p.args.index("--shards") + 1] = shards[rnd + 1]
+                p.start()
+                after = dump(p, now_ms + 60000)
+                diff = {k: (before.get(k), after.get(k)) for k in set(before) | set(after)
+                        if before.get(k) != after.get(k)}
+                assert not diff, "seed %d round %d: before kill -9 / after replay: %r" % (seed, rnd, diff)
+        finally:
+            p.cleanup()
