@@ -407,6 +407,7 @@ static void serve_key(client *w, db *d, sv key)
             if (st->kind == BLOCK_ZPOP) take = 1;
             prop_pop(w, true, skey, st->left, st->kind == BLOCK_ZMPOP ? (long)take : -1);
             zset_pop_n(d, e, !st->left, take, zresult_cb, st);
+            notify_write(NOTIFY_ZSET, st->left ? "zpopmin" : "zpopmax", d, skey);
             persist_key_written(w, d, skey); /* (a whole-db write logs key states) */
             finish(st, B_SERVED);
             continue;
@@ -415,6 +416,7 @@ static void serve_key(client *w, db *d, sv key)
         long take = st->kind == BLOCK_MPOP ? (st->count < len ? st->count : len) : 1;
         prop_pop(w, false, skey, st->left, st->kind == BLOCK_MPOP ? take : -1);
         list_pop(d, e, st->left, take, result_cb, st);
+        notify_write(NOTIFY_LIST, st->left ? "lpop" : "rpop", d, skey);
         persist_key_written(w, d, skey);
         finish(st, B_SERVED);
     }

@@ -920,6 +920,8 @@ enum {
  * notify-keyspace-events classes include type_flag. Any thread, shard locks
  * may be held. */
 void notify_keyspace_event(int type_flag, const char *event, db *d, sv key);
+/* event on key, then Redis's "del" if the write left the key empty */
+void notify_write(int type_flag, const char *event, db *d, sv key);
 int notify_flags_parse(const char *s);               /* -1: bad character */
 void notify_flags_string(int flags, char *out);      /* out: >= 32 bytes */
 void notify_set_flags(int flags);

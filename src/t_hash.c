@@ -460,6 +460,7 @@ static void hset_generic(client *c, bool hmset)
     long added = 0;
     for (int j = 2; j < c->argc; j += 2) added += hash_set(&w.h, c->argv[j], c->argv[j + 1]);
     hw_end(&w);
+    notify_keyspace_event(NOTIFY_HASH, "hset", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     if (hmset) reply_ok(c);
     else reply_int(c, added);
@@ -480,6 +481,7 @@ static void hsetnx_command(client *c)
     hw_begin(&w, c, e);
     hash_set(&w.h, c->argv[2], c->argv[3]);
     hw_end(&w);
+    notify_keyspace_event(NOTIFY_HASH, "hset", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     reply_int(c, 1);
 }
@@ -518,7 +520,10 @@ static void hdel_command(client *c)
     long n = 0;
     for (int j = 2; j < c->argc && hash_len(w.h); j++) n += hash_del(&w.h, c->argv[j]);
     hw_end(&w);
-    if (n) store_written(c, c->db, c->argv[1]);
+    if (n) {
+        notify_write(NOTIFY_HASH, "hdel", c->db, c->argv[1]);
+        store_written(c, c->db, c->argv[1]);
+    }
     reply_int(c, n);
 }
 
@@ -606,6 +611,7 @@ static void hincrby_command(client *c)
     hw_begin(&w, c, e);
     hash_set(&w.h, c->argv[2], nv);
     hw_end(&w);
+    notify_keyspace_event(NOTIFY_HASH, "hincrby", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     reply_int(c, cur);
 }
@@ -645,6 +651,7 @@ static void hincrbyfloat_command(client *c)
     /* replicas and the AOF get the result, not the float arithmetic */
     sv prop[4] = {sv_of("HSET"), c->argv[1], c->argv[2], nv};
     cmd_propagate(c, 4, prop);
+    notify_keyspace_event(NOTIFY_HASH, "hincrbyfloat", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     reply_bulk(c, tmp, (size_t)n);
 }

@@ -516,6 +516,7 @@ static void push_generic(client *c, bool left, bool xx)
     long long len = (long long)llen(w.l);
     lw_end(&w);
     reply_int(c, len);
+    notify_keyspace_event(NOTIFY_LIST, left ? "lpush" : "rpush", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]); /* may serve blocked clients: last */
 }
 
@@ -553,6 +554,7 @@ static void pop_generic(client *c, bool left)
         reply_array(c, (long)((uint64_t)count < len ? (uint64_t)count : len));
     }
     list_pop(c->db, e, left, count > 0 ? count : 1, reply_elem_cb, c);
+    notify_write(NOTIFY_LIST, left ? "lpop" : "rpop", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
 }
 
@@ -623,6 +625,7 @@ static void lset_command(client *c)
         RAT(r, (uint64_t)idx) = el_new(v);
     }
     lw_end(&w);
+    notify_keyspace_event(NOTIFY_LIST, "lset", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     reply_ok(c);
 }
@@ -685,6 +688,7 @@ static void ltrim_command(client *c)
     w.l = lpop_n(w.l, true, ltrim, NULL, NULL);
     if (rtrim) w.l = lpop_n(w.l, false, rtrim, NULL, NULL);
     lw_end(&w);
+    notify_write(NOTIFY_LIST, "ltrim", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
     reply_ok(c);
 }
@@ -748,7 +752,10 @@ static void lrem_command(client *c)
         }
     }
     lw_end(&w);
-    if (removed) store_written(c, c->db, c->argv[1]);
+    if (removed) {
+        notify_write(NOTIFY_LIST, "lrem", c->db, c->argv[1]);
+        store_written(c, c->db, c->argv[1]);
+    }
     reply_int(c, removed);
 }
 
@@ -806,6 +813,7 @@ static void linsert_command(client *c)
     long long n = (long long)llen(w.l);
     lw_end(&w);
     reply_int(c, n);
+    notify_keyspace_event(NOTIFY_LIST, "linsert", c->db, c->argv[1]);
     store_written(c, c->db, c->argv[1]);
 }
 
@@ -922,6 +930,8 @@ char *list_move(client *c, db *d, entry *src, sv srckey, sv dstkey, bool from_le
         entry *de = store_lookup_write(d, dstkey);
         list_push(d, dstkey, de, to_left, v);
     }
+    notify_keyspace_event(NOTIFY_LIST, to_left ? "lpush" : "rpush", d, dstkey);
+    notify_write(NOTIFY_LIST, from_left ? "lpop" : "rpop", d, srckey);
     store_written(c, d, srckey);
     if (!same) store_written(c, d, dstkey);
     *n = o.n;
@@ -973,6 +983,7 @@ static int pop_first(client *c, const sv *keys, int n, bool left, long count, bo
         if (mpop) reply_array(c, take);
         propagate_pop(c, keys[j], left, mpop ? take : -1);
         list_pop(c->db, e, left, take, reply_elem_cb, c);
+        notify_write(NOTIFY_LIST, left ? "lpop" : "rpop", c->db, keys[j]);
         store_written(c, c->db, keys[j]);
         return 1;
     }

@@ -831,6 +831,17 @@ void notify_flags_string(int f, char *out)
 
 void notify_set_flags(int flags) { atomic_store(&notify_flags, flags); }
 
+/* Redis's events of a type write: event on key, then "del" when it left
+ * the key empty (deleted). Shard write-locked. */
+void notify_write(int type_flag, const char *event, db *d, sv key)
+{
+    notify_keyspace_event(type_flag, event, d, key);
+    if (!(atomic_load_explicit(&notify_flags, memory_order_relaxed) & NOTIFY_GENERIC)) return;
+    uint64_t h = store_hash(key);
+    if (!store_find(&d->shards[store_shard_index(h)], key, h))
+        notify_keyspace_event(NOTIFY_GENERIC, "del", d, key);
+}
+
 void notify_keyspace_event(int type_flag, const char *event, db *d, sv key)
 {
     int f = atomic_load_explicit(&notify_flags, memory_order_relaxed);

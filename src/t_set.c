@@ -609,7 +609,10 @@ static void sadd_command(client *c)
         for (int j = 2; j < c->argc; j++) added += set_add(&s, c->argv[j].p, c->argv[j].n);
         value_update(c, key, e, s, before, set_mem);
     }
-    if (added) store_written(c, c->db, key);
+    if (added) {
+        notify_keyspace_event(NOTIFY_SET, "sadd", c->db, key);
+        store_written(c, c->db, key);
+    }
     reply_int(c, added);
 }
 
@@ -632,7 +635,10 @@ static void srem_command(client *c)
     for (int j = 2; j < c->argc && set_size(s); j++) removed += set_remove(&s, c->argv[j].p, c->argv[j].n);
     value_update(c, key, e, s, before, set_mem);
     if (!set_size(s)) store_delete_entry(store_shard_of(c->db, key), e);
-    if (removed) store_written(c, c->db, key);
+    if (removed) {
+        notify_write(NOTIFY_SET, "srem", c->db, key);
+        store_written(c, c->db, key);
+    }
     reply_int(c, removed);
 }
 
@@ -763,10 +769,12 @@ static void spop_command(client *c)
         sv argv[2] = {sv_of("DEL"), key};
         cmd_propagate(c, 2, argv);
         store_delete_entry(store_shard_of(c->db, key), e);
+        notify_write(NOTIFY_SET, "spop", c->db, key);
         store_written(c, c->db, key);
         return;
     }
     if (!set_size(s)) store_delete_entry(store_shard_of(c->db, key), e);
+    notify_write(NOTIFY_SET, "spop", c->db, key);
     store_written(c, c->db, key);
 }
 
@@ -859,18 +867,23 @@ static void smove_command(client *c)
     }
     value_update(c, src, se, s, before, set_mem);
     if (!set_size(s)) store_delete_entry(store_shard_of(c->db, src), se);
+    notify_write(NOTIFY_SET, "srem", c->db, src);
     store_written(c, c->db, src);
     if (!de) {
         void *d = set_new_for(m.p, m.n);
         set_add(&d, m.p, m.n);
         store_add_ptr(c->db, dst, OBJ_SET, d, -1);
+        notify_keyspace_event(NOTIFY_SET, "sadd", c->db, dst);
         store_written(c, c->db, dst);
     } else {
         void *d = eset(de);
         before = set_mem(d);
         bool added = set_add(&d, m.p, m.n);
         value_update(c, dst, de, d, before, set_mem);
-        if (added) store_written(c, c->db, dst);
+        if (added) {
+            notify_keyspace_event(NOTIFY_SET, "sadd", c->db, dst);
+            store_written(c, c->db, dst);
+        }
     }
     reply_int(c, 1);
 }
@@ -887,15 +900,19 @@ static int cmp_size(const void *a, const void *b)
 
 /* Replaces dst with the set s (deleting dst when s is empty or NULL) and
  * replies with its size. */
-static void store_result(client *c, sv dst, void *s)
+static void store_result(client *c, sv dst, void *s, const char *event)
 {
     uint64_t n = s ? set_size(s) : 0;
     if (n) {
         store_add_ptr(c->db, dst, OBJ_SET, s, -1);
+        notify_keyspace_event(NOTIFY_SET, event, c->db, dst);
         store_written(c, c->db, dst);
     } else {
         if (s) set_free(s);
-        if (store_delete(c->db, dst)) store_written(c, c->db, dst);
+        if (store_delete(c->db, dst)) {
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
+            store_written(c, c->db, dst);
+        }
     }
     reply_int(c, (long long)n);
 }
@@ -978,7 +995,7 @@ done:
     if (card) {
         reply_int(c, (long long)narr);
     } else if (dst) {
-        store_result(c, *dst, res);
+        store_result(c, *dst, res, op == SOP_INTER ? "sinterstore" : op == SOP_UNION ? "sunionstore" : "sdiffstore");
     } else if (res) {
         reply_whole_set(c, res);
         set_free(res);

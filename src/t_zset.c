@@ -775,7 +775,10 @@ static void zadd_generic(client *c, int in)
             score = ns;
         }
         value_done(c, key, e, z, before);
-        if (added || updated) store_written(c, c->db, key);
+        if (added || updated) {
+            notify_keyspace_event(NOTIFY_ZSET, (in & ZADD_INCR) ? "zincr" : "zadd", c->db, key);
+            store_written(c, c->db, key);
+        }
         if (nan) {
             reply_error(c, ERR_NAN);
             goto out;
@@ -812,7 +815,10 @@ static void zrem_command(client *c)
     long n = 0;
     for (int j = 2; j < c->argc && zs_len(z); j++) n += zs_del(&z, c->argv[j].p, c->argv[j].n);
     value_done(c, key, e, z, before);
-    if (n) store_written(c, c->db, key);
+    if (n) {
+        notify_write(NOTIFY_ZSET, "zrem", c->db, key);
+        store_written(c, c->db, key);
+    }
     reply_int(c, n);
 }
 
@@ -1043,8 +1049,10 @@ static void zrange_generic(client *c, int src, bool store, int kind, int dir)
                     if (v.v[i].score == 0) v.v[i].score = 0.0;
             void *nz = zs_build(v.v, v.n);
             store_add_ptr(c->db, dst, OBJ_ZSET, nz, -1);
+            notify_keyspace_event(NOTIFY_ZSET, "zrangestore", c->db, dst);
             store_written(c, c->db, dst);
         } else if (store_delete(c->db, dst)) {
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
             store_written(c, c->db, dst);
         }
         reply_int(c, (long long)v.n);
@@ -1115,7 +1123,11 @@ static void zremrange_generic(client *c, int kind)
     size_t before = zs_mem(z);
     for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
     value_done(c, key, e, z, before);
-    if (v.n) store_written(c, c->db, key);
+    if (v.n) {
+        notify_write(NOTIFY_ZSET, kind == ZQ_RANK ? "zremrangebyrank" : kind == ZQ_SCORE ? "zremrangebyscore" : "zremrangebylex",
+                     c->db, key);
+        store_written(c, c->db, key);
+    }
     reply_int(c, (long long)v.n);
     buf_free(&own);
     free(v.v);
@@ -1189,6 +1201,7 @@ bool zset_pop(client *c, const sv *keys, int nkeys, bool max, uint64_t count, bo
     size_t before = zs_mem(z);
     for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
     value_done(c, key, e, z, before);
+    notify_write(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->db, key);
     store_written(c, c->db, key);
     buf_free(&own);
     free(v.v);
@@ -1581,6 +1594,11 @@ static void free_mnode(mnode *x) { free(x); }
 
 /* ZUNION/ZINTER/ZDIFF[STORE] and ZINTERCARD: numkeys at argv[nkidx], dst
  * argv[1] when store. */
+static const char *zop_event(int op)
+{
+    return op == ZOP_UNION ? "zunionstore" : op == ZOP_INTER ? "zinterstore" : "zdiffstore";
+}
+
 static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
 {
     long long setnum;
@@ -1738,13 +1756,17 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
         sv dst = c->argv[1];
         if (cnt == 0) {
             md_clear(&a.d, NULL);
-            if (store_delete(c->db, dst)) store_written(c, c->db, dst);
+            if (store_delete(c->db, dst)) {
+                notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
+                store_written(c, c->db, dst);
+            }
         } else if (zfits_pack(cnt, maxlen)) {
             pack *pk = zpk_new();
             for (uint64_t i = 0; i < cnt; i++) /* sorted already: appended */
                 zpk_put_at(&pk, pk->used, zn_member(nodes[i]), nodes[i]->h.len, nodes[i]->score);
             md_clear(&a.d, free_mnode);
             store_add_ptr(c->db, dst, OBJ_ZSET, pk, -1);
+            notify_keyspace_event(NOTIFY_ZSET, zop_event(op), c->db, dst);
             store_written(c, c->db, dst);
         } else {
             zsk *s = zsk_new(0);
@@ -1755,6 +1777,7 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
                 s->bytes += zn_size(nodes[i]);
             }
             store_add_ptr(c->db, dst, OBJ_ZSET, s, -1);
+            notify_keyspace_event(NOTIFY_ZSET, zop_event(op), c->db, dst);
             store_written(c, c->db, dst);
         }
         reply_int(c, (long long)cnt);

@@ -762,3 +762,51 @@ def test_pubsub_against_redis(srv):
                 q.close()
     finally:
         redis.stop()
+
+
+def blocked_count(conn):
+    info = conn.cmd("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+@timeout(120)
+def test_keyspace_events_against_redis(srv):
+    """notify-keyspace-events KEA: the same random streams (every type,
+    errors, stores, moves, pops emptying keys) on both servers, and the
+    events a pattern subscriber receives must be the same, in order; then
+    pops served to blocked clients (BLPOP, BZPOPMIN, BLMOVE)."""
+    redis = start_redis()
+    try:
+        for seed in range(1, 13):
+            got = []
+            for server in (srv, redis):
+                rng = random.Random(seed)
+                w, s, b = server.conn(), server.conn(), server.conn()
+                w.cmd("FLUSHALL")
+                for name, val in SMALL_LIMITS:
+                    w.cmd("CONFIG", "SET", name, val if seed % 2 else DEFAULTS[name])
+                assert w.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA") == Status(b"OK")
+                assert s.cmd("PSUBSCRIBE", "__key*@*__:*")[0] == b"psubscribe"
+                for _ in range(300):
+                    cmd = next_command(rng)
+                    if cmd[0] not in SCANS:
+                        w.cmd(*cmd)
+                w.cmd("SELECT", "0")
+                for block, push, reply in ((("BLPOP", "bl", "0"), ("RPUSH", "bl", "x", "y"), [b"bl", b"x"]),
+                                           (("BZPOPMIN", "bz", "0"), ("ZADD", "bz", "1", "a"), [b"bz", b"a", b"1"]),
+                                           (("BLMOVE", "bm", "bd", "LEFT", "RIGHT", "0"), ("RPUSH", "bm", "v"), b"v")):
+                    b.send(encode(*block))
+                    wait_for(lambda: blocked_count(w) == 1, what="a blocked client")
+                    w.cmd(*push)
+                    assert b.read_reply(timeout=10) == reply
+                got.append(until_pong(s, 2))
+                w.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+                for c in (w, s, b):
+                    c.close()
+            k, r = got
+            if k != r:
+                n = next((i for i in range(min(len(k), len(r))) if k[i] != r[i]), min(len(k), len(r)))
+                raise AssertionError("seed %d: event %d of %d (redis %d) differs\n  kvd:   %r\n  redis: %r"
+                                     % (seed, n, len(k), len(r), k[max(0, n - 2):n + 3], r[max(0, n - 2):n + 3]))
+    finally:
+        redis.stop()
