@@ -209,6 +209,11 @@ shard *store_shard_of(db *d, sv key);
 /* Read lookup: NULL when missing or logically expired (does not delete). */
 entry *store_find(shard *s, sv key, uint64_t h);
 entry *store_lookup_read(db *d, sv key);
+/* A command's read lookup (Redis's lookupKeyRead): also counts the keyspace
+ * hit or miss and publishes "keymiss" on a miss (unless !notify). */
+entry *store_lookup_counted(struct client *c, sv key, bool notify);
+/* The same accounting for a write command's read of key (GETSET, GETDEL...) */
+void store_count_lookup(struct client *c, sv key, bool hit, bool notify);
 /* Deletes the keys that readers on this thread found expired; call with no
  * shard lock held (cmd.c does after every command). */
 void store_expire_pending(void);

@@ -379,6 +379,22 @@ entry *store_lookup_read(db *d, sv key)
     return e;
 }
 
+/* A command's read of key, as Redis's lookupKeyRead: counts a keyspace
+ * hit or miss and, on a miss, publishes the "keymiss" event (notify: no
+ * event, as OBJECT). */
+entry *store_lookup_counted(struct client *c, sv key, bool notify)
+{
+    entry *e = store_lookup_read(c->db, key);
+    store_count_lookup(c, key, e != NULL, notify);
+    return e;
+}
+
+void store_count_lookup(struct client *c, sv key, bool hit, bool notify)
+{
+    stat_keyspace(hit);
+    if (!hit && notify) notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", c->db, key);
+}
+
 bool store_expire_has_pending(void) { return pending.n > 0; }
 
 void store_expire_pending(void)
@@ -745,10 +761,21 @@ static void unlink_entry(shard *s, entry *e)
     table_maybe_shrink(s);
 }
 
+/* Deletes newkey in dd (not e) before it is added again: as Redis's
+ * dbDelete + dbAdd, the add is a "new" keyspace event. */
+static void drop_target(db *dd, sv newkey, const entry *e)
+{
+    uint64_t h = store_hash(newkey);
+    shard *s = &dd->shards[store_shard_index(h)];
+    entry *old = store_find(s, newkey, h);
+    if (old && old != e) store_delete_entry(s, old);
+}
+
 entry *store_move(db *sd, entry *e, db *dd, sv newkey)
 {
     int64_t exp = ent_expire(e);
     shard *ss = store_shard_of(sd, ent_keysv(e));
+    drop_target(dd, newkey, e);
     entry *ne;
     if (e->type == OBJ_STRING) {
         ne = store_set_string(dd, newkey, ent_strsv(e), exp, false);
@@ -763,6 +790,7 @@ entry *store_move(db *sd, entry *e, db *dd, sv newkey)
 entry *store_copy(entry *e, db *dd, sv newkey)
 {
     int64_t exp = ent_expire(e);
+    drop_target(dd, newkey, e);
     if (e->type == OBJ_STRING) return store_set_string(dd, newkey, ent_strsv(e), exp, false);
     void *v = obj_types[e->type]->dup(ent_ptr(e));
     return store_add_ptr(dd, newkey, e->type, v, exp);

@@ -390,7 +390,7 @@ __attribute__((constructor)) static void hash_register(void) { obj_register(OBJ_
  * WRONGTYPE reply. */
 static bool lookup_read(client *c, sv key, entry **out)
 {
-    entry *e = store_lookup_read(c->db, key);
+    entry *e = store_lookup_counted(c, key, true);
     if (e && e->type != OBJ_HASH) {
         reply_err_wrongtype(c);
         return false;
@@ -721,7 +721,7 @@ static void hrandfield_command(client *c)
             }
         }
     }
-    entry *e = store_lookup_read(c->db, c->argv[1]);
+    entry *e = store_lookup_counted(c, c->argv[1], true);
     if (!e) {
         if (has_count) reply_empty_array(c);
         else reply_null(c);

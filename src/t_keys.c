@@ -53,13 +53,13 @@ static void exists_command(client *c)
 {
     long n = 0;
     for (int j = 1; j < c->argc; j++)
-        if (store_lookup_read(c->db, c->argv[j])) n++;
+        if (store_lookup_counted(c, c->argv[j], true)) n++;
     reply_int(c, n);
 }
 
 static void type_command(client *c)
 {
-    entry *e = store_lookup_read(c->db, c->argv[1]);
+    entry *e = store_lookup_counted(c, c->argv[1], true);
     reply_status(c, e ? obj_type_name(e->type) : "none");
 }
 
@@ -339,6 +339,7 @@ static void copy_command(client *c)
     shard *sa, *sb;
     store_lock2(c->db, a, dst, b, &sa, &sb);
     entry *e = store_lookup_write(c->db, a);
+    store_count_lookup(c, a, e != NULL, true); /* a read, as Redis's */
     if (!e) {
         store_unlock2(sa, sb);
         reply_int(c, 0);
@@ -462,7 +463,7 @@ static void touch_command(client *c)
 {
     long n = 0;
     for (int j = 1; j < c->argc; j++)
-        if (store_lookup_read(c->db, c->argv[j])) n++;
+        if (store_lookup_counted(c, c->argv[j], true)) n++;
     reply_int(c, n);
 }
 
@@ -508,7 +509,7 @@ static void object_command(client *c)
     }
     shard *s = store_shard_of(c->db, c->argv[2]);
     shard_rdlock(s);
-    entry *e = store_lookup_read(c->db, c->argv[2]);
+    entry *e = store_lookup_counted(c, c->argv[2], false);
     if (!e) {
         shard_unlock(s);
         reply_null(c);
@@ -598,7 +599,7 @@ static void pexpireat_command(client *c) { expire_generic(c, 1, true, "pexpireat
 
 static void ttl_generic(client *c, bool ms, bool abs)
 {
-    entry *e = store_lookup_read(c->db, c->argv[1]);
+    entry *e = store_lookup_counted(c, c->argv[1], true);
     if (!e) {
         reply_int(c, -2);
         return;

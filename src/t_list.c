@@ -444,7 +444,7 @@ static bool lookup_write(client *c, sv key, entry **out)
 
 static bool lookup_read(client *c, sv key, entry **out)
 {
-    entry *e = store_lookup_read(c->db, key);
+    entry *e = store_lookup_counted(c, key, true);
     if (e && e->type != OBJ_LIST) {
         reply_err_wrongtype(c);
         return false;

@@ -36,11 +36,8 @@ static const char *snode_keyp(const mnode *n) { return ((const snode *)n)->data;
 
 entry *lookup_typed(client *c, sv key, int type, bool write, bool *wrong)
 {
-    entry *e = write ? store_lookup_write(c->db, key) : store_lookup_read(c->db, key);
+    entry *e = write ? store_lookup_write(c->db, key) : store_lookup_counted(c, key, true);
     *wrong = false;
-    if (!write)
-        atomic_fetch_add_explicit(e ? &server.stat_keyspace_hits : &server.stat_keyspace_misses, 1,
-                                  memory_order_relaxed);
     if (e && e->type != type) {
         *wrong = true;
         return NULL;
@@ -764,7 +761,9 @@ static void spop_command(client *c)
         buf_free(&tmp);
         value_update(c, key, e, s, before, set_mem);
     } else {
-        /* everything: reply with the whole set, delete the key */
+        /* everything: reply with the whole set, delete the key (Redis
+         * reads it as SUNION would: a keyspace hit) */
+        store_count_lookup(c, key, true, false);
         reply_whole_set(c, s);
         sv argv[2] = {sv_of("DEL"), key};
         cmd_propagate(c, 2, argv);
@@ -926,7 +925,7 @@ static void setop_generic(client *c, int op, int first, int n, const sv *dst, bo
     int missing = 0;
     for (int j = 0; j < n; j++) {
         bool wrong;
-        entry *e = lookup_typed(c, c->argv[first + j], OBJ_SET, dst != NULL, &wrong);
+        entry *e = lookup_typed(c, c->argv[first + j], OBJ_SET, false, &wrong); /* a read, as Redis's */
         if (wrong) {
             free(sets);
             reply_err_wrongtype(c);

@@ -13,13 +13,9 @@
 entry *lookup_string(client *c, sv key, bool *wrong);
 entry *lookup_string(client *c, sv key, bool *wrong)
 {
-    entry *e = store_lookup_read(c->db, key);
+    entry *e = store_lookup_counted(c, key, true);
     *wrong = false;
-    if (!e) {
-        stat_keyspace(false);
-        return NULL;
-    }
-    stat_keyspace(true);
+    if (!e) return NULL;
     if (e->type != OBJ_STRING) {
         *wrong = true;
         return NULL;
@@ -137,6 +133,7 @@ static bool set_options_deadline(client *c, int flags, sv *ttl, const char *cmdn
 static bool set_generic(client *c, sv key, sv val, int flags, int64_t expire, int ok_reply)
 {
     entry *old = store_lookup_write(c->db, key);
+    if (flags & SET_GET) store_count_lookup(c, key, old != NULL, true); /* as Redis: a read */
     if ((flags & SET_GET) && old && old->type != OBJ_STRING) {
         reply_err_wrongtype(c);
         return false;
@@ -210,6 +207,7 @@ static void get_command(client *c)
 static void getdel_command(client *c)
 {
     entry *e = store_lookup_write(c->db, c->argv[1]);
+    store_count_lookup(c, c->argv[1], e != NULL, true);
     if (!e) {
         reply_null(c);
         return;
@@ -232,6 +230,7 @@ static void getex_command(client *c)
     int64_t when;
     if (!parse_set_options(c, 2, true, &flags, &ttl)) return;
     entry *e = store_lookup_write(c->db, c->argv[1]);
+    store_count_lookup(c, c->argv[1], e != NULL, true);
     if (!e) {
         reply_null(c);
         return;

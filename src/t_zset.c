@@ -1027,7 +1027,7 @@ static void zrange_generic(client *c, int src, bool store, int kind, int dir)
         return;
     }
     bool wrong;
-    entry *e = lookup_typed(c, c->argv[src], OBJ_ZSET, store, &wrong);
+    entry *e = lookup_typed(c, c->argv[src], OBJ_ZSET, false, &wrong); /* a read, as Redis's */
     if (wrong) {
         reply_err_wrongtype(c);
         return;
@@ -1218,7 +1218,7 @@ static void zpop_generic(client *c, bool max)
     if (c->argc == 3 && !arg_positive(c, c->argv[2], &count, NULL)) return;
     if (count == 0) { /* as Redis: the key's type is still checked */
         bool wrong;
-        lookup_typed(c, c->argv[1], OBJ_ZSET, false, &wrong);
+        lookup_typed(c, c->argv[1], OBJ_ZSET, true, &wrong); /* (a write lookup: not counted) */
         if (wrong) {
             reply_err_wrongtype(c);
             cmd_propagate_none(c);
@@ -1620,7 +1620,7 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
     if (!srcs) abort();
     int j = nkidx + 1;
     for (int i = 0; i < n; i++, j++) {
-        entry *e = store ? store_lookup_write(c->db, c->argv[j]) : store_lookup_read(c->db, c->argv[j]);
+        entry *e = store_lookup_counted(c, c->argv[j], true); /* a read, as Redis's */
         if (e && e->type != OBJ_ZSET && e->type != OBJ_SET) {
             free(srcs);
             reply_err_wrongtype(c);

@@ -771,10 +771,12 @@ def blocked_count(conn):
 
 @timeout(120)
 def test_keyspace_events_against_redis(srv):
-    """notify-keyspace-events KEA: the same random streams (every type,
+    """notify-keyspace-events KEAnm: the same random streams (every type,
     errors, stores, moves, pops emptying keys) on both servers, and the
-    events a pattern subscriber receives must be the same, in order; then
-    pops served to blocked clients (BLPOP, BZPOPMIN, BLMOVE)."""
+    events a pattern subscriber receives must be the same, in order (new
+    keys and key misses included), and so must INFO's keyspace_hits and
+    keyspace_misses; then pops served to blocked clients (BLPOP, BZPOPMIN,
+    BLMOVE)."""
     redis = start_redis()
     try:
         for seed in range(1, 13):
@@ -785,12 +787,15 @@ def test_keyspace_events_against_redis(srv):
                 w.cmd("FLUSHALL")
                 for name, val in SMALL_LIMITS:
                     w.cmd("CONFIG", "SET", name, val if seed % 2 else DEFAULTS[name])
-                assert w.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA") == Status(b"OK")
+                assert w.cmd("CONFIG", "SET", "notify-keyspace-events", "KEAnm") == Status(b"OK")
+                w.cmd("CONFIG", "RESETSTAT")
                 assert s.cmd("PSUBSCRIBE", "__key*@*__:*")[0] == b"psubscribe"
                 for _ in range(300):
                     cmd = next_command(rng)
                     if cmd[0] not in SCANS:
                         w.cmd(*cmd)
+                info = w.cmd("INFO", "stats").decode()
+                hits = [x for x in info.split("\r\n") if x.startswith("keyspace_")]
                 w.cmd("SELECT", "0")
                 for block, push, reply in ((("BLPOP", "bl", "0"), ("RPUSH", "bl", "x", "y"), [b"bl", b"x"]),
                                            (("BZPOPMIN", "bz", "0"), ("ZADD", "bz", "1", "a"), [b"bz", b"a", b"1"]),
@@ -799,7 +804,7 @@ def test_keyspace_events_against_redis(srv):
                     wait_for(lambda: blocked_count(w) == 1, what="a blocked client")
                     w.cmd(*push)
                     assert b.read_reply(timeout=10) == reply
-                got.append(until_pong(s, 2))
+                got.append(until_pong(s, 2) + hits)
                 w.cmd("CONFIG", "SET", "notify-keyspace-events", "")
                 for c in (w, s, b):
                     c.close()
