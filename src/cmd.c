@@ -82,7 +82,30 @@ void cmd_init(void)
     free(index_tab);
     index_tab = calloc(index_size, sizeof(command *));
     for (size_t t = 0; t < NTABLES && tables[t]; t++)
-        for (command *c = tables[t]; c->name; c++) index_put(c);
+        for (command *c = tables[t]; c->name; c++) {
+            index_put(c);
+            if (c->subs && !c->substats) {
+                size_t n = 0;
+                while (c->subs[n].name) n++;
+                c->substats = calloc(n, sizeof(command));
+                if (!c->substats) abort();
+                for (size_t i = 0; i < n; i++) {
+                    char *nm = malloc(strlen(c->name) + strlen(c->subs[i].name) + 2);
+                    if (!nm) abort();
+                    sprintf(nm, "%s|%s", c->name, c->subs[i].name);
+                    c->substats[i].name = nm;
+                }
+            }
+        }
+}
+
+/* Where a call of cmd counts: its subcommand's statistics for a container
+ * (CONFIG GET counts as config|get, as in Redis 7). */
+command *cmd_stat_target(client *c, command *cmd)
+{
+    if (!cmd->substats || c->argc < 2) return cmd;
+    const subcommand *s = cmd_sub_find(cmd, c->argv[1]);
+    return s ? &cmd->substats[s - cmd->subs] : cmd;
 }
 
 command *cmd_lookup(const char *name, size_t n)
@@ -369,14 +392,15 @@ static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
     bool own_time = !util_cmd_ms; /* (an EXEC's commands run at its time) */
     if (own_time) util_cmd_ms = -1; /* read at its first use */
     c->cmd = cmd;
+    command *st = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
     c->prop.len = 0;
     c->prop_count = 0;
     c->prop_custom = false;
-    int64_t t0 = stats_begin(cmd, fresh);
+    int64_t t0 = stats_begin(st, fresh);
     cmd->proc(c);
     if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, idx, n);
     store_hash_memo_clear();
-    int64_t dt = stats_end(cmd, t0);
+    int64_t dt = stats_end(st, t0);
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
@@ -618,10 +642,11 @@ void cmd_call(client *c, command *cmd)
     bool own_time = !util_cmd_ms; /* (a replayed record's commands run at its time) */
     if (own_time) util_cmd_ms = -1; /* read at its first use */
     c->cmd = cmd;
+    command *st = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
     c->prop.len = 0;
     c->prop_count = 0;
     c->prop_custom = false;
-    int64_t t0 = stats_begin(cmd, false);
+    int64_t t0 = stats_begin(st, false);
     if (cmd->flags & CMD_NOLOCK) { /* cmd_dispatch let go of any kept lock */
         cmd->proc(c);
         if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
@@ -675,7 +700,7 @@ void cmd_call(client *c, command *cmd)
     }
     store_expire_pending();
     if (cmd->flags & CMD_NOLOCK) block_serve_pending(c); /* (no lock is kept after those) */
-    int64_t dt = stats_end(cmd, t0);
+    int64_t dt = stats_end(st, t0);
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
@@ -692,7 +717,7 @@ static bool check_subcommand(client *c, command *cmd)
     if (s) {
         snprintf(c->lastsub, sizeof c->lastsub, "%s", s->name);
         if ((s->arity > 0 && c->argc != s->arity) || (s->arity < 0 && c->argc < -s->arity)) {
-            atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&cmd->substats[s - cmd->subs].rejected, 1, memory_order_relaxed);
             reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", cmd->name, s->name);
             return false;
         }
@@ -702,7 +727,7 @@ static bool check_subcommand(client *c, command *cmd)
     size_t i;
     for (i = 0; cmd->name[i] && i < sizeof up - 1; i++) up[i] = (char)toupper((unsigned char)cmd->name[i]);
     up[i] = '\0';
-    atomic_fetch_add_explicit(&cmd->rejected, 1, memory_order_relaxed);
+    /* (no command's statistics: Redis finds no command to charge) */
     reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub.n > 128 ? 128 : sub.n), sub.p, up);
     return false;
 }
@@ -767,6 +792,7 @@ static void reset_one(command *cmd, void *ctx)
     atomic_store(&cmd->usec, 0);
     atomic_store(&cmd->rejected, 0);
     atomic_store(&cmd->failed, 0);
+    for (size_t i = 0; cmd->substats && cmd->subs[i].name; i++) reset_one(&cmd->substats[i], NULL);
 }
 
 void cmd_reset_stats(void);

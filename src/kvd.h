@@ -526,6 +526,8 @@ typedef struct command {
     /* filled at start-up */
     _Atomic uint64_t calls, usec, rejected, failed;
     const subcommand *subs;  /* container commands: NULL-terminated list */
+    struct command *substats; /* per subcommand, "container|sub": their
+                                 statistics, as Redis 7's commandstats */
 } command;
 
 /* Each t_*.c exports a table terminated by a row with name == NULL. */
@@ -539,6 +541,9 @@ struct cmd_meta {
 };
 const struct cmd_meta *cmd_meta_find(const char *name);
 command *cmd_lookup(const char *name, size_t n);
+/* Where a call of cmd by c counts: a container's subcommand has its own
+ * statistics ("config|get"), as in Redis 7 */
+command *cmd_stat_target(struct client *c, command *cmd);
 void cmd_coalesce(bool on);
 bool monitor_active(void);
 void cmd_release_held(void);

@@ -67,7 +67,7 @@ void reply_ok(client *c)
 void reply_error(client *c, const char *msg)
 {
     server_stat_error(msg); /* total_error_replies and errorstats */
-    if (c->cmd) atomic_fetch_add_explicit(&c->cmd->failed, 1, memory_order_relaxed);
+    if (c->cmd) atomic_fetch_add_explicit(&cmd_stat_target(c, c->cmd)->failed, 1, memory_order_relaxed);
     size_t n = strlen(msg);
     if (c->proto == PROTO_TEXT) {
         tn_str(c, TN_ERROR, msg, n);

@@ -199,6 +199,7 @@ __attribute__((weak)) long info_blocked_clients(void) { return 0; }
 static void cmdstat(command *cmd, void *ctx)
 {
     buf *b = ctx;
+    for (size_t i = 0; cmd->substats && cmd->subs[i].name; i++) cmdstat(&cmd->substats[i], ctx);
     uint64_t calls = atomic_load(&cmd->calls), usec = atomic_load(&cmd->usec);
     uint64_t rej = atomic_load(&cmd->rejected), fail = atomic_load(&cmd->failed);
     if (!calls && !rej && !fail) return;

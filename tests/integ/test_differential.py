@@ -18,6 +18,7 @@ subscriber and a publisher connection per server. Skipped when
 redis-server is not installed (`make deps` installs it)."""
 
 import random
+import re
 import shutil
 
 from harness import RespMap, RespSet, Server, Status, encode, skip, timeout, wait_for
@@ -813,5 +814,54 @@ def test_keyspace_events_against_redis(srv):
                 n = next((i for i in range(min(len(k), len(r))) if k[i] != r[i]), min(len(k), len(r)))
                 raise AssertionError("seed %d: event %d of %d (redis %d) differs\n  kvd:   %r\n  redis: %r"
                                      % (seed, n, len(k), len(r), k[max(0, n - 2):n + 3], r[max(0, n - 2):n + 3]))
+    finally:
+        redis.stop()
+
+
+def command_stats(conn):
+    """INFO commandstats (without the times) and errorstats, and the
+    keyspace and error counters of INFO stats."""
+    out = []
+    for sec in ("commandstats", "errorstats", "stats"):
+        for line in conn.cmd("INFO", sec).decode().split("\r\n"):
+            if line.startswith(("cmdstat_", "errorstat_", "keyspace_", "total_error_replies")):
+                out.append(re.sub(r"usec(_per_call)?=[0-9.]+,?", "", line))
+    return sorted(out)
+
+
+CONTAINER_CALLS = [["CONFIG", "GET", "maxmemory"], ["CONFIG", "FOO"], ["CONFIG", "GET"], ["CONFIG"],
+                   ["CLIENT", "ID"], ["CLIENT", "SETNAME", "a b"], ["CLIENT", "NOPE"],
+                   ["OBJECT", "ENCODING", "nokey"], ["OBJECT", "FREQ", "x"], ["COMMAND", "COUNT"],
+                   ["COMMAND", "INFO", "get"], ["MEMORY", "USAGE", "x"], ["PUBSUB", "CHANNELS"],
+                   ["SLOWLOG", "GET", "1"], ["CONFIG", "SET", "maxmemory", "abc"]]
+
+
+@timeout(120)
+def test_command_stats_against_redis(srv):
+    """INFO commandstats (calls, rejected and failed calls; a container's
+    subcommands apart, as `config|get`), errorstats, keyspace hits and
+    misses after the same commands on both servers: container commands
+    with bad subcommands and arities, then random streams."""
+    redis = start_redis()
+    try:
+        for seed in range(0, 7):
+            got = []
+            for server in (srv, redis):
+                c = server.conn()
+                c.cmd("FLUSHALL")
+                c.cmd("CONFIG", "RESETSTAT")
+                if seed == 0:
+                    for cmd in CONTAINER_CALLS:
+                        c.cmd(*cmd)
+                else:
+                    rng = random.Random(seed)
+                    for _ in range(400):
+                        cmd = next_command(rng)
+                        if cmd[0] not in SCANS:
+                            c.cmd(*cmd)
+                got.append(command_stats(c))
+                c.close()
+            assert got[0] == got[1], "seed %d\n  kvd only:   %r\n  redis only: %r" % (
+                seed, sorted(set(got[0]) - set(got[1])), sorted(set(got[1]) - set(got[0])))
     finally:
         redis.stop()
