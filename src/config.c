@@ -37,7 +37,7 @@ typedef struct directive {
 } directive;
 
 static const char *const e_loglevel[] = {"debug", "verbose", "notice", "warning", NULL};
-static const char *const e_fsync[] = {"always", "everysec", "no", NULL};
+static const char *const e_fsync[] = {"everysec", "always", "no", NULL}; /* Redis's order (its error lists them) */
 static const char *const e_policy[] = {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                                        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction", NULL};
 static const char *const e_yesnolocal[] = {"no", "yes", "local", NULL};
@@ -78,11 +78,11 @@ static directive dirs[] = {
     /* store */
     {"shards", NULL, T_INT, F_IMMUTABLE | F_POW2, &cfg.shards, 1, 65536, "64", NULL, NULL, 0},
     {"databases", NULL, T_INT, F_IMMUTABLE, &cfg.databases, 1, 1000000, "16", NULL, NULL, 0},
-    {"hz", NULL, T_INT, 0, &cfg.hz, 1, 500, "10", NULL, NULL, 0},
+    {"hz", NULL, T_INT, 0, &cfg.hz, 0, INT_MAX, "10", NULL, NULL, 0}, /* used within 1..500, as Redis */
     {"active-expire-effort", NULL, T_INT, 0, &cfg.active_expire_effort, 1, 10, "1", NULL, NULL, 0},
     {"maxmemory", NULL, T_MEM, 0, &cfg.maxmemory, 0, LLMAX, "0", NULL, NULL, 0},
     {"maxmemory-policy", NULL, T_ENUM, 0, NULL, 0, 0, "noeviction", e_policy, NULL, 0},
-    {"maxmemory-samples", NULL, T_INT, 0, NULL, 1, 64, "5", NULL, NULL, 0},
+    {"maxmemory-samples", NULL, T_INT, 0, NULL, 1, INT_MAX, "5", NULL, NULL, 0},
     {"maxmemory-eviction-tenacity", NULL, T_INT, 0, NULL, 0, 100, "10", NULL, NULL, 0},
     /* files and process */
     {"dir", NULL, T_STR, F_PROTECTED | F_DIR, &cfg.dir, 0, 0, ".", NULL, NULL, 0},
@@ -118,14 +118,14 @@ static directive dirs[] = {
     {"rdb-del-sync-files", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     /* encodings and tuning */
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", T_LL, 0, &cfg.hash_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", T_LL, 0, &cfg.hash_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", T_MEM, 0, &cfg.hash_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
     {"list-max-listpack-size", "list-max-ziplist-size", T_INT, 0, &cfg.list_max_listpack_size, INT_MIN, INT_MAX, "-2", NULL, NULL, 0},
     {"list-compress-depth", NULL, T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
     {"set-max-intset-entries", NULL, T_LL, 0, &cfg.set_max_intset_entries, 0, LLMAX, "512", NULL, NULL, 0},
     {"set-max-listpack-entries", NULL, T_LL, 0, &cfg.set_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
-    {"set-max-listpack-value", NULL, T_LL, 0, &cfg.set_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"set-max-listpack-value", NULL, T_MEM, 0, &cfg.set_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", T_LL, 0, &cfg.zset_max_listpack_entries, 0, LLMAX, "128", NULL, NULL, 0},
-    {"zset-max-listpack-value", "zset-max-ziplist-value", T_LL, 0, &cfg.zset_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", T_MEM, 0, &cfg.zset_max_listpack_value, 0, LLMAX, "64", NULL, NULL, 0},
     {"stream-node-max-bytes", NULL, T_MEM, 0, NULL, 0, LLMAX, "4096", NULL, NULL, 0},
     {"stream-node-max-entries", NULL, T_LL, 0, NULL, 0, LLMAX, "100", NULL, NULL, 0},
     {"hll-sparse-max-bytes", NULL, T_MEM, 0, NULL, 0, LLMAX, "3000", NULL, NULL, 0},
@@ -281,13 +281,40 @@ __attribute__((weak)) int config_apply_hook(const char *name, char *err, size_t 
     return 0;
 }
 
-/* Memory values: "100", "100b", "1k", "1kb", "10mb", "2gb" (any case). */
-static bool parse_mem(const char *v, long long *out)
+/* Memory values: "100", "100b", "1k", "1kb", "10mb", "2gb" (any case);
+ * "" is 0, as in Redis. Digits too many for 64 bits (with a valid unit)
+ * give LLMAX + 1 in *big, for the caller's range error, as Redis's. */
+static bool parse_mem2(const char *v, long long *out, bool *big)
 {
     unsigned long long u;
-    if (!util_memtoull(v, &u) || u > (unsigned long long)LLMAX) return false;
+    *big = false;
+    if (!*v) {
+        *out = 0;
+        return true;
+    }
+    if (!util_memtoull(v, &u)) {
+        size_t i = 0;
+        while (v[i] >= '0' && v[i] <= '9') i++;
+        unsigned long long probe;
+        char unit[8];
+        if (i == 0 || strlen(v + i) > 2) return false;
+        snprintf(unit, sizeof unit, "1%s", v + i);
+        if (!util_memtoull(unit, &probe)) return false; /* not a unit */
+        *big = true;
+        return false;
+    }
+    if (u > (unsigned long long)LLMAX) {
+        *big = true;
+        return false;
+    }
     *out = (long long)u;
     return true;
+}
+
+static bool parse_mem(const char *v, long long *out)
+{
+    bool big;
+    return parse_mem2(v, out, &big);
 }
 
 /* Bytes as the largest exact unit ("1gb", "64mb", "300"), as Redis's
@@ -409,11 +436,14 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         }
         goto bounds;
     }
-    case T_MEM:
-        if (!parse_mem(value, &ll)) {
-            snprintf(err, errlen, "argument must be a memory value");
+    case T_MEM: {
+        bool big;
+        if (!parse_mem2(value, &ll, &big)) {
+            if (big) snprintf(err, errlen, "argument must be between %lld and %lld inclusive", d->min, d->max);
+            else snprintf(err, errlen, "argument must be a memory value");
             return -1;
         }
+    }
     bounds:
         if (ll < d->min || ll > d->max) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive", d->min, d->max);
