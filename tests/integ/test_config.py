@@ -120,11 +120,11 @@ def test_bad_config_lines_exit_1_with_file_line_reason(srv):
 @kvd_only
 def test_bad_line_in_included_file_names_that_file(srv):
     d = tempfile.mkdtemp(prefix="kvd-conf-")
-    inner = write(os.path.join(d, "inner.conf"), "port 7000\nhz 5000\n")
+    inner = write(os.path.join(d, "inner.conf"), "port 7000\nhz -1\n")
     outer = write(os.path.join(d, "outer.conf"), "include %s\n" % inner)
     code, _, err = run_kvd("--test-config", outer)
     assert code == 1
-    assert err.startswith("kvd: configuration error: %s:2: 'hz 5000': argument must be between 1 and 500 "
+    assert err.startswith("kvd: configuration error: %s:2: 'hz -1': argument must be between 0 and 2147483647 "
                           "inclusive" % inner), err
     loop = write(os.path.join(d, "loop.conf"), "include %s\n" % os.path.join(d, "loop.conf"))
     code, _, err = run_kvd("--test-config", loop)
