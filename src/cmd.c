@@ -132,7 +132,8 @@ static const struct { int flag; const char *name; } flag_names[] = {
     {CMD_ADMIN, "admin"},       {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
     {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"},   {CMD_STALE, "stale"},
     {CMD_SKIP_MONITOR, "skip_monitor"}, {CMD_FAST, "fast"}, {CMD_NOAUTH, "no_auth"},
-    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_NOMULTI, "no_multi"},
+    {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_NOMULTI, "no_multi"}, {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_NO_ASYNC_LOADING, "no_async_loading"},
 };
 
 const char **cmd_flag_names(int flags, int *n)

@@ -494,6 +494,8 @@ enum {
     CMD_ALLOW_BUSY = 1 << 14,
     CMD_SENTINEL = 1 << 15,
     CMD_ALLDBS = 1 << 16,    /* with NOLOCK: touches every db (FLUSHALL, SWAPDB) */
+    CMD_SKIP_SLOWLOG = 1 << 17,     /* not in the slowlog (EXEC: its commands are) */
+    CMD_NO_ASYNC_LOADING = 1 << 18, /* Redis's flag, shown by COMMAND INFO */
 };
 
 /* A container command's subcommands (CLIENT SETNAME...): arity counts the

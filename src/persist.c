@@ -558,9 +558,9 @@ static void persist_fault_command(client *c)
 }
 
 command cmds_persist[] = {
-    {"save", save_command, 1, CMD_ADMIN | CMD_NOLOCK | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0, NULL, "server", "Synchronously saves the database(s) to disk.", "1.0.0", 0, 0, 0, 0},
-    {"bgsave", bgsave_command, -1, CMD_ADMIN | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", 0, 0, 0, 0},
-    {"bgrewriteaof", bgrewriteaof_command, 1, CMD_ADMIN | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Asynchronously rewrites the append-only file to disk.", "1.0.0", 0, 0, 0, 0},
+    {"save", save_command, 1, CMD_ADMIN | CMD_NO_ASYNC_LOADING | CMD_NOLOCK | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0, NULL, "server", "Synchronously saves the database(s) to disk.", "1.0.0", 0, 0, 0, 0},
+    {"bgsave", bgsave_command, -1, CMD_ADMIN | CMD_NO_ASYNC_LOADING | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", 0, 0, 0, 0},
+    {"bgrewriteaof", bgrewriteaof_command, 1, CMD_ADMIN | CMD_NO_ASYNC_LOADING | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Asynchronously rewrites the append-only file to disk.", "1.0.0", 0, 0, 0, 0},
     {"lastsave", lastsave_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", 0, 0, 0, 0},
     {"persist-fault", persist_fault_command, -2, CMD_ADMIN | CMD_NOLOCK | CMD_LOADING, 0, 0, 0, NULL, "server", "kvd: make the nth persistence write, fsync or rename fail (tests).", "0.1.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},

@@ -247,7 +247,7 @@ void slowlog_feed(client *c, command *cmd, int64_t usec)
     if (atomic_load_explicit(&nmonitors, memory_order_relaxed)) monitor_send(c, cmd);
     long long thr = CFG(slowlog_log_slower_than);
     if (thr < 0 || usec < thr) return;
-    if (strcmp(cmd->name, "exec") == 0) return; /* its commands are logged one by one */
+    if (cmd->flags & CMD_SKIP_SLOWLOG) return; /* EXEC: its commands are logged one by one */
     slow_add(slowentry_new(c, usec), (long)CFG(slowlog_max_len));
 }
 

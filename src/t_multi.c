@@ -644,7 +644,7 @@ static void exec_command(client *c)
 /* Rows: see the field list above cmds in cmd.c. */
 command cmds_multi[] = {
     {"multi", multi_command, 1, CMD_NOLOCK | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, NULL, "transactions", "Starts a transaction.", "1.2.0", 0, 0, 0, 0},
-    {"exec", exec_command, 1, CMD_NOLOCK | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, NULL, "transactions", "Executes all commands in a transaction.", "1.2.0", 0, 0, 0, 0},
+    {"exec", exec_command, 1, CMD_NOLOCK | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_SKIP_SLOWLOG, 0, 0, 0, NULL, "transactions", "Executes all commands in a transaction.", "1.2.0", 0, 0, 0, 0},
     {"discard", discard_command, 1, CMD_NOLOCK | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, NULL, "transactions", "Discards a transaction.", "2.0.0", 0, 0, 0, 0},
     {"watch", watch_command, -2, CMD_NOLOCK | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 1, -1, 1, NULL, "transactions", "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", 0, 0, 0, 0},
     {"unwatch", unwatch_command, 1, CMD_NOLOCK | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, NULL, "transactions", "Forgets about watched keys of a transaction.", "2.2.0", 0, 0, 0, 0},
