@@ -408,7 +408,9 @@ static void serve_key(client *w, db *d, sv key)
             prop_pop(w, true, skey, st->left, st->kind == BLOCK_ZMPOP ? (long)take : -1);
             zset_pop_n(d, e, !st->left, take, zresult_cb, st);
             notify_write(NOTIFY_ZSET, st->left ? "zpopmin" : "zpopmax", d, skey);
-            persist_key_written(w, d, skey); /* (a whole-db write logs key states) */
+            /* a write of its key: the AOF then logs the pops in w's prop
+             * even when w wrote nothing else (kick, block_serve_pending) */
+            persist_key_written(w, d, skey);
             finish(st, B_SERVED);
             continue;
         }
@@ -544,7 +546,7 @@ void block_serve_pending(client *c)
             }
     pthread_mutex_unlock(&reg_mu);
     free(bits);
-    command *cmd = c->cmd ? c->cmd : c->lastcmd;
+    command *cmd = c->cmd; /* (called from cmd_call, its command still set) */
     for (size_t off = 0; n--;) {
         uint32_t hdr[2];
         memcpy(hdr, keys.p + off, sizeof hdr);

@@ -388,24 +388,46 @@ static int64_t stats_end(command *cmd, int64_t t0)
 /* Runs cmd with its shard locks already held by the caller (EXEC). fresh:
  * its time starts now (the first of a transaction: not chained to the end
  * of the command before EXEC, which would count the lock wait). */
-static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
+/* What every call does around the command itself (call_begin ...
+ * call_end): its clock reading (util.h; an EXEC's commands share their
+ * EXEC's, a replayed record's get the record's), its statistics (a
+ * container's under its subcommand), its propagation reset, the slowlog
+ * and MONITOR. */
+typedef struct callframe {
+    command *st;   /* where its statistics go */
+    int64_t t0;
+    bool own_time; /* it set util_cmd_ms */
+} callframe;
+
+static void call_begin(client *c, command *cmd, bool fresh, callframe *f)
 {
-    bool own_time = !util_cmd_ms; /* (an EXEC's commands run at its time) */
-    if (own_time) util_cmd_ms = -1; /* read at its first use */
+    f->own_time = !util_cmd_ms;
+    if (f->own_time) util_cmd_ms = -1; /* read at its first use */
     c->cmd = cmd;
-    command *st = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
+    f->st = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
     c->prop.len = 0;
     c->prop_count = 0;
     c->prop_custom = false;
-    int64_t t0 = stats_begin(st, fresh);
-    cmd->proc(c);
-    if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, idx, n);
-    store_hash_memo_clear();
-    int64_t dt = stats_end(st, t0);
+    f->t0 = stats_begin(f->st, fresh);
+}
+
+static void call_end(client *c, command *cmd, const callframe *f)
+{
+    int64_t dt = stats_end(f->st, f->t0);
     slowlog_feed(c, cmd, dt);
     c->lastcmd = cmd;
     c->cmd = NULL;
-    if (own_time) util_cmd_ms = 0;
+    if (f->own_time) util_cmd_ms = 0;
+}
+
+static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
+{
+    callframe f;
+    call_begin(c, cmd, fresh, &f);
+    cmd->proc(c);
+    if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, idx, n);
+    store_hash_memo_clear();
+    call_end(c, cmd, &f);
 }
 
 void cmd_call_locked(client *c, command *cmd, bool fresh) { call_held(c, cmd, fresh, NULL, -1); }
@@ -640,14 +662,8 @@ bool cmd_deleg_take(client *c, bool wait)
  * locks are held, releases them. */
 void cmd_call(client *c, command *cmd)
 {
-    bool own_time = !util_cmd_ms; /* (a replayed record's commands run at its time) */
-    if (own_time) util_cmd_ms = -1; /* read at its first use */
-    c->cmd = cmd;
-    command *st = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
-    c->prop.len = 0;
-    c->prop_count = 0;
-    c->prop_custom = false;
-    int64_t t0 = stats_begin(st, false);
+    callframe f;
+    call_begin(c, cmd, false, &f);
     if (cmd->flags & CMD_NOLOCK) { /* cmd_dispatch let go of any kept lock */
         cmd->proc(c);
         if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
@@ -677,7 +693,7 @@ void cmd_call(client *c, command *cmd)
                 if (deleg_worth(c, idx[0])) {
                     deleg_hand_over(c, cmd, idx[0]);
                     if (idx != sbuf) free(idx);
-                    if (own_time) util_cmd_ms = 0;
+                    if (f.own_time) util_cmd_ms = 0; /* (the holder runs and counts it) */
                     return;
                 }
                 pthread_rwlock_wrlock(&s1->lock);
@@ -701,11 +717,7 @@ void cmd_call(client *c, command *cmd)
     }
     store_expire_pending();
     if (cmd->flags & CMD_NOLOCK) block_serve_pending(c); /* (no lock is kept after those) */
-    int64_t dt = stats_end(st, t0);
-    slowlog_feed(c, cmd, dt);
-    c->lastcmd = cmd;
-    c->cmd = NULL;
-    if (own_time) util_cmd_ms = 0;
+    call_end(c, cmd, &f);
 }
 
 /* Container commands: the subcommand must exist and have its arity. */

@@ -292,17 +292,7 @@ static bool parse_mem2(const char *v, long long *out, bool *big)
         *out = 0;
         return true;
     }
-    if (!util_memtoull(v, &u)) {
-        size_t i = 0;
-        while (v[i] >= '0' && v[i] <= '9') i++;
-        unsigned long long probe;
-        char unit[8];
-        if (i == 0 || strlen(v + i) > 2) return false;
-        snprintf(unit, sizeof unit, "1%s", v + i);
-        if (!util_memtoull(unit, &probe)) return false; /* not a unit */
-        *big = true;
-        return false;
-    }
+    if (!util_memtoull_ov(v, &u, big)) return false;
     if (u > (unsigned long long)LLMAX) {
         *big = true;
         return false;

@@ -410,7 +410,7 @@ static void *reaper_main(void *arg)
     pthread_mutex_lock(&reaper_mu);
     while (!reaper_stop_flag) {
         reaper_kick = false;
-        int hz = CFG(hz) < 1 ? 1 : CFG(hz) > 500 ? 500 : CFG(hz);
+        int hz = cfg_hz_in_use();
         long period_us = 1000000L / hz;
         int effort = CFG(active_expire_effort) < 1 ? 1 : CFG(active_expire_effort);
         /* share of each period the reaper may spend: 25% at effort 1, up to 70% */

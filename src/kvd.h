@@ -228,6 +228,9 @@ entry *store_resize_string(db *d, entry *e, size_t newlen);
 /* Create key with a pointer value of type t (key must not exist). */
 entry *store_add_ptr(db *d, sv key, int type, void *v, int64_t expire);
 bool store_delete(db *d, sv key);           /* frees the value */
+/* A command's deletion of key (DEL, GETDEL, a STORE of nothing): the
+ * write (WATCH, the AOF...) and the "del" event; false if it was missing. */
+bool store_delete_written(struct client *c, db *d, sv key);
 void store_delete_entry(shard *s, entry *e);
 /* The reaper's delete (expire.c): e was already popped off the deadline
  * heap; unlinks it (found by address) and updates the counts, leaving the
@@ -1245,6 +1248,8 @@ int aof_replay(const snap_info *si, uint64_t *max_lsn, char *err, size_t errlen)
 void aof_set_lsn(uint64_t max_lsn);
 int aof_check_cli(const char *file, bool fix);
 
+/* hz is taken from 0 up and used within 1..500, as Redis does */
+static inline int cfg_hz_in_use(void) { return CFG(hz) < 1 ? 1 : CFG(hz) > 500 ? 500 : CFG(hz); }
 static inline uint32_t store_shard_index(uint64_t h) { return (uint32_t)(h & ((uint64_t)cfg.shards - 1)); }
 
 /* ------------------------------------------------------------------------

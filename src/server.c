@@ -236,8 +236,7 @@ void server_info(client *c, sv *secs, int n)
 #endif
                    (int)getpid(), supervise_mode_name(), server.runid, cfg.port, cfg.text_port, (long long)util_ustime(),
                    (long long)((now - server.start_ms) / 1000), (long long)((now - server.start_ms) / 86400000),
-                   CFG(hz) < 1 ? 1 : CFG(hz) > 500 ? 500 : CFG(hz), CFG(hz), (long long)((now / 1000) & ((1 << 24) - 1)),
-                   server.executable,
+                   cfg_hz_in_use(), CFG(hz), (long long)((now / 1000) & ((1 << 24) - 1)), server.executable,
                    cfg.config_file ? cfg.config_file : "", cfg.shards, cfg.databases);
     }
     if (want(secs, n, "clients", true)) {

@@ -580,6 +580,14 @@ bool store_delete(db *d, sv key)
     return live;
 }
 
+bool store_delete_written(struct client *c, db *d, sv key)
+{
+    if (!store_delete(d, key)) return false;
+    store_written(c, d, key);
+    notify_keyspace_event(NOTIFY_GENERIC, "del", d, key);
+    return true;
+}
+
 /* Sets (when >= 0) or removes (-1) the deadline of e. The entry may move;
  * the returned pointer is the live one. */
 entry *store_set_expire(shard *s, entry *e, int64_t when)

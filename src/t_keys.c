@@ -34,11 +34,7 @@ static void del_generic(client *c, int style)
 {
     long n = 0;
     for (int j = 1; j < c->argc; j++) {
-        if (store_delete(c->db, c->argv[j])) {
-            store_written(c, c->db, c->argv[j]);
-            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, c->argv[j]);
-            n++;
-        }
+        if (store_delete_written(c, c->db, c->argv[j])) n++;
     }
     if (style == 0) reply_int(c, n);
     else if (n) reply_ok(c);

@@ -833,10 +833,18 @@ void notify_set_flags(int flags) { atomic_store(&notify_flags, flags); }
 
 /* Redis's events of a type write: event on key, then "del" when it left
  * the key empty (deleted). Shard write-locked. */
+static bool notify_wanted(int type_flag)
+{
+    int f = atomic_load_explicit(&notify_flags, memory_order_relaxed);
+    if (!(f & type_flag) || !(f & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT))) return false;
+    return atomic_load_explicit(&reg_counts[K_CHANNEL], memory_order_relaxed) != 0 ||
+           atomic_load_explicit(&reg_counts[K_PATTERN], memory_order_relaxed) != 0;
+}
+
 void notify_write(int type_flag, const char *event, db *d, sv key)
 {
     notify_keyspace_event(type_flag, event, d, key);
-    if (!(atomic_load_explicit(&notify_flags, memory_order_relaxed) & NOTIFY_GENERIC)) return;
+    if (!notify_wanted(NOTIFY_GENERIC)) return;
     uint64_t h = store_hash(key);
     if (!store_find(&d->shards[store_shard_index(h)], key, h))
         notify_keyspace_event(NOTIFY_GENERIC, "del", d, key);
@@ -844,11 +852,8 @@ void notify_write(int type_flag, const char *event, db *d, sv key)
 
 void notify_keyspace_event(int type_flag, const char *event, db *d, sv key)
 {
+    if (!notify_wanted(type_flag)) return;
     int f = atomic_load_explicit(&notify_flags, memory_order_relaxed);
-    if (!(f & type_flag) || !(f & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT))) return;
-    if (atomic_load_explicit(&reg_counts[K_CHANNEL], memory_order_relaxed) == 0 &&
-        atomic_load_explicit(&reg_counts[K_PATTERN], memory_order_relaxed) == 0)
-        return;
     char mem[256];
     buf ch;
     buf_init_static(&ch, mem, sizeof mem);

@@ -908,10 +908,7 @@ static void store_result(client *c, sv dst, void *s, const char *event)
         store_written(c, c->db, dst);
     } else {
         if (s) set_free(s);
-        if (store_delete(c->db, dst)) {
-            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
-            store_written(c, c->db, dst);
-        }
+        store_delete_written(c, c->db, dst);
     }
     reply_int(c, (long long)n);
 }

@@ -217,9 +217,7 @@ static void getdel_command(client *c)
         return;
     }
     reply_bulk_sv(c, ent_strsv(e));
-    store_delete(c->db, c->argv[1]);
-    store_written(c, c->db, c->argv[1]);
-    notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, c->argv[1]);
+    store_delete_written(c, c->db, c->argv[1]);
 }
 
 /* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] */

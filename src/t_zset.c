@@ -1051,9 +1051,8 @@ static void zrange_generic(client *c, int src, bool store, int kind, int dir)
             store_add_ptr(c->db, dst, OBJ_ZSET, nz, -1);
             notify_keyspace_event(NOTIFY_ZSET, "zrangestore", c->db, dst);
             store_written(c, c->db, dst);
-        } else if (store_delete(c->db, dst)) {
-            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
-            store_written(c, c->db, dst);
+        } else {
+            store_delete_written(c, c->db, dst);
         }
         reply_int(c, (long long)v.n);
     } else {
@@ -1756,10 +1755,7 @@ static void zsetop_generic(client *c, int nkidx, bool store, int op, bool card)
         sv dst = c->argv[1];
         if (cnt == 0) {
             md_clear(&a.d, NULL);
-            if (store_delete(c->db, dst)) {
-                notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, dst);
-                store_written(c, c->db, dst);
-            }
+            store_delete_written(c, c->db, dst);
         } else if (zfits_pack(cnt, maxlen)) {
             pack *pk = zpk_new();
             for (uint64_t i = 0; i < cnt; i++) /* sorted already: appended */

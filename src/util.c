@@ -606,8 +606,16 @@ static char ascii_lower(char c)
  * kb (1024), m (10^6), mb (2^20), g (10^9), gb (2^30). Returns false on
  * anything else (sign, spaces, fraction, unknown unit, no digits) or if
  * the value does not fit in 64 bits; *out is then untouched. Stricter than
- * Redis, which takes "" and a bare unit as 0 and wraps on overflow. */
+ * Redis, which takes "" and a bare unit as 0 and wraps on overflow.
+ * util_memtoull_ov also says whether it failed only because the value does
+ * not fit (digits and unit valid). */
 bool util_memtoull(const char *s, unsigned long long *out)
+{
+    bool overflow;
+    return util_memtoull_ov(s, out, &overflow);
+}
+
+bool util_memtoull_ov(const char *s, unsigned long long *out, bool *overflow)
 {
     static const struct { const char *name; unsigned long long mul; } units[] = {
         { "",   1ULL },
@@ -621,12 +629,15 @@ bool util_memtoull(const char *s, unsigned long long *out)
     };
     unsigned long long v = 0, mul = 0;
     size_t i = 0;
+    bool big = false;
 
+    *overflow = false;
     while (s[i] >= '0' && s[i] <= '9') {
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (ULLONG_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
+            big = true;
+        else
+            v = v * 10 + d;
         i++;
     }
     if (i == 0)
@@ -646,8 +657,12 @@ bool util_memtoull(const char *s, unsigned long long *out)
             break;
         }
     }
-    if (mul == 0 || v > ULLONG_MAX / mul)
+    if (mul == 0)
         return false;
+    if (big || v > ULLONG_MAX / mul) {
+        *overflow = true;
+        return false;
+    }
     *out = v * mul;
     return true;
 }

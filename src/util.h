@@ -70,6 +70,7 @@ int  util_d2str(char *buf, size_t len, double v);            /* ZSCORE replies: 
 /* util.c — memory units as in redis.conf: "1gb" "100mb" "1k" "512"
  * (k=1000, kb=1024, m, mb, g, gb, b; any case). False on garbage/overflow. */
 bool util_memtoull(const char *s, unsigned long long *out);
+bool util_memtoull_ov(const char *s, unsigned long long *out, bool *overflow);
 
 /* util.c — glob matching as Redis's KEYS / SCAN MATCH (* ? [abc] [^a] [a-z]
  * \x), ASCII case folded if nocase; O(plen * slen), never exponential. */

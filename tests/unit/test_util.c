@@ -812,7 +812,17 @@ START_TEST(test_memtoull)
         unsigned long long v = 42;
         ck_assert_msg(!util_memtoull(bad[i], &v), "accepted \"%s\"", bad[i]);
         ck_assert_msg(v == 42, "\"%s\" wrote the output on failure", bad[i]);
+        /* only the three too big for 64 bits are overflows */
+        bool overflow;
+        ck_assert(!util_memtoull_ov(bad[i], &v, &overflow));
+        bool want = !strcmp(bad[i], "18446744073709551616") || !strcmp(bad[i], "17179869184gb") ||
+                    !strcmp(bad[i], "18014398509481984kb");
+        ck_assert_msg(overflow == want, "\"%s\": overflow %d", bad[i], overflow);
     }
+    bool overflow;
+    unsigned long long v;
+    ck_assert(!util_memtoull_ov("99999999999999999999999999mb", &v, &overflow) && overflow);
+    ck_assert(!util_memtoull_ov("99999999999999999999999999xb", &v, &overflow) && !overflow);
 }
 END_TEST
 
