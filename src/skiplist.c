@@ -127,9 +127,15 @@ void zsl_unlink(zsl *l, znode *x)
     const char *m = zn_member(x);
     znode *y = l->header;
     update[0] = y;
-    for (int i = l->level - 1; i >= 0; i--) {
-        while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) y = y->lv[i].fwd;
-        update[i] = y;
+    if (y->lv[0].fwd == x) {
+        /* the first node (ZPOPMIN): the header precedes it on every level,
+         * no search (which would touch a node per level) */
+        for (int i = 1; i < l->level; i++) update[i] = y;
+    } else {
+        for (int i = l->level - 1; i >= 0; i--) {
+            while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) y = y->lv[i].fwd;
+            update[i] = y;
+        }
     }
     kvd_assert(update[0]->lv[0].fwd == x);
     for (int i = 0; i < l->level; i++) {

@@ -933,3 +933,66 @@ def test_monitor_against_redis(srv):
             n, len(k), len(r), k[max(0, n - 2):n + 2], r[max(0, n - 2):n + 2])
     finally:
         redis.stop()
+
+
+@timeout(120)
+def test_skiplist_pops_against_redis(srv):
+    """Pops from either end of large sorted sets (skip lists: 300 members
+    with ties among the scores, so the order by member counts) agree with
+    Redis, and so do the ranks and ranges of what is left: kvd takes the
+    end nodes by address and unlinks the first one without a search, which
+    must keep the spans ZRANK and ZRANGE count on."""
+    redis = start_redis()
+    try:
+        for seed in range(1, 9):
+            rng = random.Random(seed)
+            a, b = srv.conn(), redis.conn()
+            if seed % 2 == 0:
+                a.cmd("HELLO", "3")
+                b.cmd("HELLO", "3")
+            for c in (a, b):
+                c.cmd("FLUSHALL")
+            names = ["member:%d" % i for i in range(400)]
+            for k in ("z1", "z2"):
+                args = []
+                for m in rng.sample(names, 300):
+                    args += [str(rng.randint(0, 40) / 4), m]
+                assert a.cmd("ZADD", k, *args) == b.cmd("ZADD", k, *args) == 300
+            for step in range(400):
+                if step % 40 == 39:  # refills: pops outrun single adds
+                    for k in ("z1", "z2"):
+                        args = []
+                        for m in rng.sample(names, 60):
+                            args += [str(rng.randint(0, 40) / 4), m]
+                        assert a.cmd("ZADD", k, *args) == b.cmd("ZADD", k, *args)
+                k = rng.choice(["z1", "z2"])
+                r = rng.random()
+                n = str(rng.randint(1, 12))
+                if r < 0.25:
+                    cmd = [rng.choice(["ZPOPMIN", "ZPOPMAX"]), k] + ([n] if rng.random() < 0.7 else [])
+                elif r < 0.4:
+                    cmd = ["ZMPOP", "2", k, "nosuch", rng.choice(["MIN", "MAX"]), "COUNT", n]
+                elif r < 0.5:
+                    cmd = [rng.choice(["BZPOPMIN", "BZPOPMAX"]), "nosuch", k, "0.01"]
+                elif r < 0.6:
+                    cmd = ["ZADD", k, str(rng.randint(-4, 44) / 4), rng.choice(names)]
+                elif r < 0.65:
+                    cmd = ["ZREM", k, rng.choice(names)]
+                elif r < 0.8:
+                    cmd = [rng.choice(["ZRANK", "ZREVRANK"]), k, rng.choice(names)]
+                elif r < 0.9:
+                    lo = rng.randint(-5, 40)
+                    cmd = ["ZRANGE", k, str(lo), str(lo + rng.randint(0, 6)), "WITHSCORES"]
+                else:
+                    cmd = ["ZCARD", k]
+                ra, rb = a.cmd(*cmd), b.cmd(*cmd)
+                assert ra == rb, (seed, step, cmd, ra, rb)
+            for k in ("z1", "z2"):
+                whole = ["ZRANGE", k, "0", "-1", "WITHSCORES"]
+                assert a.cmd(*whole) == b.cmd(*whole), (seed, k)
+                assert a.cmd("ZCARD", k) > 0, (seed, k)
+                assert a.cmd("OBJECT", "ENCODING", k) == b.cmd("OBJECT", "ENCODING", k) == b"skiplist"
+            a.close()
+            b.close()
+    finally:
+        redis.stop()
