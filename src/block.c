@@ -27,10 +27,16 @@
  * destination's shard lock out of the global order. Such a waiter is woken
  * to RETRY: it keeps its place at the head of the key's queue (later
  * waiters are not served past it), takes both locks itself in order and
- * moves the element. The trade-off: between the push and the retry, a
- * client that does not block (LPOP, LRANGE...) can see or take the
- * element first; if it took it, the waiter simply goes on waiting. A
- * waiter whose destination is in the same shard is served directly.
+ * moves the element. The writer waits for that move, and for the moves
+ * it sets off in turn, before it replies (block_wait_retries): its next
+ * command cannot overtake them, as nothing can in Redis. The trade-off
+ * left: between the push and the retry, a client of another connection
+ * that does not block (LPOP, LRANGE...) can see or take the element
+ * first; if it took it, the waiter simply goes on waiting. A waiter whose
+ * destination is in the same shard is served directly.
+ *
+ * Inside EXEC the keys written are only noted; their waiters are served
+ * after the transaction's last command (block_txn_end), as Redis does.
  *
  * Lock order: shard locks, then reg_mu, then a client's outlock (in
  * conn_wake). reg_mu guards every field of the registry and of each
@@ -86,6 +92,8 @@ typedef struct bstate {
     int state;               /* B_*: under reg_mu */
     bool registered;
     bool was_retry;          /* left the queue while at its head as B_RETRY */
+    int nwatch;              /* writers waiting for its B_RETRY to end */
+    struct rwait *watch[4];
     int served_key;          /* index into keys */
     buf result;              /* served elements: u32 length + bytes each
                               * (sorted sets: then the score, a double) */
@@ -94,6 +102,18 @@ typedef struct bstate {
 } bstate;
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A writer whose command left a cross-shard BLMOVE waiter to RETRY waits,
+ * before its reply, for that move to be done (block_wait_retries), as in
+ * Redis, where the command returns after every waiter it could serve was
+ * served: its next command (RPUSH to another key the waiters behind wait
+ * on) must not overtake the move. pending is under reg_mu. */
+typedef struct rwait {
+    _Atomic int pending; /* read by its thread without reg_mu */
+} rwait;
+static pthread_cond_t retry_cv = PTHREAD_COND_INITIALIZER;
+static _Thread_local rwait tl_rwait;
+static _Thread_local bool tl_can_wait; /* inside a command that will wait */
 static bkey **reg_table;
 static size_t reg_size, reg_count;
 static bstate *reg_all;
@@ -162,9 +182,67 @@ static void reg_drop(bkey *k)
     free(k);
 }
 
+/* st's B_RETRY is over (moved, waiting again, or gone): its writers may
+ * reply. reg_mu held. */
+static void retry_over(bstate *st)
+{
+    if (!st->nwatch) return;
+    for (int i = 0; i < st->nwatch; i++) st->watch[i]->pending--;
+    st->nwatch = 0;
+    pthread_cond_broadcast(&retry_cv);
+}
+
+typedef struct watchers {
+    int n;
+    rwait *w[4];
+} watchers;
+
+static void watch_add(bstate *st, rwait *w)
+{
+    for (int i = 0; i < st->nwatch; i++)
+        if (st->watch[i] == w) return;
+    if (st->nwatch == (int)(sizeof st->watch / sizeof st->watch[0])) return;
+    st->watch[st->nwatch++] = w;
+    w->pending++;
+}
+
+/* A move whose waiters (retry_move) wait for the moves it leaves to RETRY
+ * in turn: a chain of BLMOVEs is done before the first writer replies. */
+static _Thread_local struct watchers *tl_inherit;
+
+/* The writer of the moment (and those waiting for the move being made
+ * here) will wait for st's move. reg_mu held. */
+static void retry_watch(bstate *st)
+{
+    if (tl_can_wait) watch_add(st, &tl_rwait);
+    if (tl_inherit)
+        for (int i = 0; i < tl_inherit->n; i++) watch_add(st, tl_inherit->w[i]);
+}
+
+/* The move itself (retry_move) ends the B_RETRY only once it is done,
+ * with its serving of the keys it wrote: its writers' next commands must
+ * not overtake that either. Takes st's watchers over (reg_mu held)... */
+static void retry_take(bstate *st, watchers *ws)
+{
+    ws->n = st->nwatch;
+    memcpy(ws->w, st->watch, sizeof(rwait *) * (size_t)st->nwatch);
+    st->nwatch = 0;
+}
+
+/* ...and lets them go, with no lock held. */
+static void retry_release(watchers *ws)
+{
+    if (!ws->n) return;
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < ws->n; i++) ws->w[i]->pending--;
+    pthread_cond_broadcast(&retry_cv);
+    pthread_mutex_unlock(&reg_mu);
+}
+
 static void unregister(bstate *st)
 {
     if (!st->registered) return;
+    if (st->state == B_RETRY) retry_over(st);
     for (int i = 0; i < st->nkeys; i++) {
         bnode *n = &st->nodes[i];
         bkey *k = n->k;
@@ -378,12 +456,16 @@ static void serve_key(client *w, db *d, sv key)
         while (node && is_zset_kind(node->st->kind) != zset) node = node->next;
         if (!node) return;
         bstate *st = node->st;
-        if (st->state == B_RETRY) return;  /* it keeps its turn */
+        if (st->state == B_RETRY) { /* it keeps its turn */
+            retry_watch(st);
+            return;
+        }
         st->served_key = key_index(st, k);
         sv skey = st->keys[st->served_key];
         if (st->kind == BLOCK_MOVE) {
             if (store_shard_of(d, st->dst) != store_shard_of(d, key)) {
                 st->state = B_RETRY;
+                retry_watch(st);
                 conn_wake(st->c);
                 return;
             }
@@ -434,6 +516,7 @@ typedef struct ready {
 } ready;
 
 static __thread int serving;
+static __thread int tl_txn_defer; /* inside EXEC: keys are served when it ends */
 static __thread ready *rq;
 static __thread size_t rq_len, rq_cap;
 
@@ -461,7 +544,10 @@ void block_key_written(client *c, db *d, sv key)
         whole_bits[d->id / 64] |= 1ull << (d->id % 64);
         return;
     }
-    if (serving) {
+    if (serving || tl_txn_defer) {
+        if (tl_txn_defer) /* a key signalled twice is served once, at its first place (as Redis's ready keys) */
+            for (size_t i = 0; i < rq_len; i++)
+                if (rq[i].d == d && rq[i].n == key.n && memcmp(rq[i].key, key.p, key.n) == 0) return;
         if (rq_len == rq_cap) {
             rq_cap = rq_cap ? rq_cap * 2 : 8;
             rq = realloc(rq, rq_cap * sizeof *rq);
@@ -573,11 +659,14 @@ static bool retry_move(client *c, bstate *st)
     }
     entry *e = store_lookup_write(d, src);
     if (!e || e->type != OBJ_LIST || list_len(e) == 0) {
+        retry_over(st);
         st->state = B_WAITING;  /* someone else took it: wait on */
         pthread_mutex_unlock(&reg_mu);
         store_unlock2(sa, sb);
         return false;
     }
+    watchers ws;
+    retry_take(st, &ws);
     entry *de = store_lookup_write(d, st->dst);
     if (de && de->type != OBJ_LIST) {
         unregister(st);
@@ -594,6 +683,7 @@ static bool retry_move(client *c, bstate *st)
         idx_of(d, src, st->dst, idx, &n);
         if (c->prop_count) aof_feed(c, st->cmd, idx, n);
         store_unlock2(sa, sb);
+        retry_release(&ws);
         return true;
     }
     st->was_retry = false;
@@ -607,7 +697,9 @@ static bool retry_move(client *c, bstate *st)
     c->prop_custom = false;
     prop_move(c, st, src);
     size_t n;
+    tl_inherit = &ws; /* (list_move serves the waiters of both keys) */
     char *v = list_move(c, d, e, src, st->dst, st->left, st->to_left, &n);
+    tl_inherit = NULL;
     sv vs = {v, n};
     result_cb(st, vs);
     free(v);
@@ -616,6 +708,7 @@ static bool retry_move(client *c, bstate *st)
     idx_of(d, src, st->dst, idx, &ni);
     aof_feed(c, st->cmd, idx, ni);
     store_unlock2(sa, sb);
+    retry_release(&ws);
     return true;
 }
 
@@ -754,4 +847,76 @@ int block_unblock(uint64_t id, bool error)
         }
     pthread_mutex_unlock(&reg_mu);
     return n;
+}
+
+/* Around a command's run: can says whether it will wait for the moves it
+ * leaves to RETRY (not a batch run for another thread under its shard's
+ * lock). Returns what to hand back to block_call_end. */
+bool block_call_begin(bool can)
+{
+    bool was = tl_can_wait;
+    tl_can_wait = can;
+    return was;
+}
+
+/* True when moves left to RETRY are not done yet: wait for them
+ * (block_wait_retries) with no lock held, before the reply. */
+bool block_call_end(bool was)
+{
+    tl_can_wait = was;
+    return atomic_load_explicit(&tl_rwait.pending, memory_order_relaxed) > 0;
+}
+
+/* Waits (no lock held) until the moves block_call_end reported are done;
+ * bounded, as a safety net: after 2 s the reply goes out anyway. */
+void block_wait_retries(void)
+{
+    struct timespec ts = util_deadline(2000000);
+    pthread_mutex_lock(&reg_mu);
+    while (tl_rwait.pending > 0)
+        if (pthread_cond_timedwait(&retry_cv, &reg_mu, &ts) == ETIMEDOUT) {
+            /* give up on them: no waiter keeps a pointer to us */
+            for (bstate *st = reg_all; st; st = st->anext)
+                for (int i = 0; i < st->nwatch; i++)
+                    if (st->watch[i] == &tl_rwait) {
+                        st->watch[i] = st->watch[--st->nwatch];
+                        tl_rwait.pending--;
+                        break;
+                    }
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* EXEC: clients blocked on the keys its commands write are served after
+ * its last command, as in Redis (a transaction is atomic: no other
+ * client's pop happens in its middle, and its replies, LPUSH's length...,
+ * are what they would be without waiters), in the order the keys were
+ * first written, while EXEC still holds their shards' locks; the pops are
+ * logged in the transaction's AOF unit. */
+void block_txn_begin(void) { tl_txn_defer++; }
+
+void block_txn_end(client *c, command *cmd)
+{
+    if (--tl_txn_defer > 0 || !rq_len) return;
+    serving = 1;
+    while (rq_len) {
+        ready r = rq[0];
+        memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
+        rq_len--;
+        sv ks = {r.key, r.n};
+        c->prop.len = 0;
+        c->prop_count = 0;
+        c->prop_custom = true;
+        handle(c, r.d, ks);
+        if (c->prop_count) {
+            uint32_t idx = store_shard_of(r.d, ks)->id;
+            aof_feed(c, cmd, &idx, 1);
+        }
+        free(r.key);
+    }
+    free(rq);
+    rq = NULL;
+    rq_cap = 0;
+    serving = 0;
 }

@@ -664,6 +664,7 @@ void cmd_call(client *c, command *cmd)
 {
     callframe f;
     call_begin(c, cmd, false, &f);
+    bool bwas = block_call_begin(!draining);
     if (cmd->flags & CMD_NOLOCK) { /* cmd_dispatch let go of any kept lock */
         cmd->proc(c);
         if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, NULL, -1);
@@ -692,6 +693,7 @@ void cmd_call(client *c, command *cmd)
                  * when that pays, else wait for the lock */
                 if (deleg_worth(c, idx[0])) {
                     deleg_hand_over(c, cmd, idx[0]);
+                    block_call_end(bwas); /* (the holder runs it) */
                     if (idx != sbuf) free(idx);
                     if (f.own_time) util_cmd_ms = 0; /* (the holder runs and counts it) */
                     return;
@@ -717,6 +719,11 @@ void cmd_call(client *c, command *cmd)
     }
     store_expire_pending();
     if (cmd->flags & CMD_NOLOCK) block_serve_pending(c); /* (no lock is kept after those) */
+    if (block_call_end(bwas) && !draining && !bwas) {
+        /* a waiter's cross-shard move is due before our reply (block.c) */
+        cmd_release_held();
+        block_wait_retries();
+    }
     call_end(c, cmd, &f);
 }
 

@@ -276,6 +276,11 @@ void block_key_written(struct client *c, db *d, sv key);  /* weak hook */
 /* After a command that wrote whole databases (SWAPDB...), with no lock
  * held: serves the clients waiting on their keys (block.c; weak hook). */
 void block_serve_pending(struct client *c);
+bool block_call_begin(bool can);
+bool block_call_end(bool was);
+void block_wait_retries(void);
+void block_txn_begin(void);
+void block_txn_end(struct client *c, struct command *cmd);
 /* Moves e (in sd) to newkey in dd with its value and deadline, replacing
  * what newkey held. Both shards write-locked. Returns the new entry. */
 entry *store_move(db *sd, entry *e, db *dd, sv newkey);

@@ -240,6 +240,48 @@ def test_blocking_inside_multi(srv):
     assert blocked(srv) == 0
 
 
+def test_waiters_served_after_exec(srv):
+    """A transaction is atomic for blocked clients too: they are served
+    after EXEC's last command, from the keys' final values, so the
+    transaction's own replies are those of a run without waiters."""
+    w, d = srv.conn(), srv.conn()
+    block(srv, w, "BLPOP", "q", "0", n=1)
+    assert d.cmd("MULTI") == OK
+    for args in (("RPUSH", "q", "a", "b"), ("LPUSH", "q", "c", "d"), ("LLEN", "q"), ("RPOP", "q")):
+        assert d.cmd(*args) == Status(b"QUEUED")
+    assert d.cmd("EXEC") == [2, 4, 4, b"b"]
+    assert w.read_reply() == [b"q", b"d"]
+    assert d.cmd("LRANGE", "q", "0", "-1") == [b"c", b"a"]
+    # emptied again before EXEC ends: nothing for the waiter
+    block(srv, w, "BLPOP", "q2", "0", n=1)
+    assert d.cmd("MULTI") == OK
+    for args in (("RPUSH", "q2", "x"), ("DEL", "q2")):
+        assert d.cmd(*args) == Status(b"QUEUED")
+    assert d.cmd("EXEC") == [1, 1]
+    assert blocked(srv) == 1
+    assert d.cmd("RPUSH", "q2", "y") == 1
+    assert w.read_reply() == [b"q2", b"y"]
+
+
+def test_move_served_before_the_writers_reply(srv):
+    """A BLMOVE waiter is served before the push that feeds it replies,
+    whatever shards its two keys live in: the writer's next command can't
+    overtake the move (here: feed another key a client behind it waits on)."""
+    for i in range(12):  # key pairs in different shards, most of them
+        src, dst, other = "src%d" % i, "dst%d" % i, "other%d" % i
+        m, x, d = srv.conn(), srv.conn(), srv.conn()
+        block(srv, m, "BLMOVE", src, dst, "RIGHT", "LEFT", "0", n=1)
+        block(srv, x, "BLPOP", src, other, "0", n=2)
+        d.send(encode("RPUSH", src, "a", "b") + encode("RPUSH", other, "o") + encode("LRANGE", dst, "0", "-1"))
+        assert d.read_replies(3) == [2, 1, [b"b"]]
+        assert m.read_reply() == b"b"
+        got = x.read_reply()
+        assert got == [src.encode(), b"a"], (i, got)
+        assert d.cmd("LRANGE", other, "0", "-1") == [b"o"]
+        for c in (m, x, d):
+            c.close()
+
+
 def test_blmove_destination_wrong_type(srv):
     a, p = srv.conn(), srv.conn()
     p.cmd("SET", "dst", "string")
