@@ -107,6 +107,35 @@ def test_aof_replays_served_blocked_pops(srv):
         p.cleanup()
 
 
+def test_aof_replays_pops_served_after_exec(srv):
+    """Clients blocked on keys a transaction writes are served after its
+    last command; their pops are logged in the transaction's unit and
+    replay after it (a list pushed, popped by a waiter, pushed again)."""
+    p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
+    try:
+        c, w, z = p.conn(), p.conn(), p.conn()
+        w.send(encode("BLPOP", "q", "0"))
+        z.send(encode("BZPOPMAX", "zs", "0"))
+        wait_for(lambda: blocked(c) == 2, what="blocked")
+        assert c.cmd("MULTI") == OK
+        for args in (("RPUSH", "q", "a", "b"), ("LPUSH", "q", "c"), ("ZADD", "zs", "1", "x", "2", "y"),
+                     ("RPUSH", "other", "o")):
+            assert c.cmd(*args) == Status(b"QUEUED")
+        assert c.cmd("EXEC") == [2, 3, 2, 1]
+        assert w.read_reply() == [b"q", b"c"]
+        assert z.read_reply() == [b"zs", b"y", b"2"]
+        assert c.cmd("RPUSH", "q", "d") == 3
+        want = (c.cmd("LRANGE", "q", "0", "-1"), c.cmd("ZRANGE", "zs", "0", "-1"), c.cmd("LRANGE", "other", "0", "-1"))
+        assert want == ([b"a", b"b", b"d"], [b"x"], [b"o"])
+        p.kill9()
+        p.start()
+        c = p.conn()
+        assert (c.cmd("LRANGE", "q", "0", "-1"), c.cmd("ZRANGE", "zs", "0", "-1"),
+                c.cmd("LRANGE", "other", "0", "-1")) == want
+    finally:
+        p.cleanup()
+
+
 def test_aof_replays_pops_served_by_swapdb(srv):
     """SWAPDB serves the clients blocked on keys the swap brings in: their
     pops happen after the swap and must replay after it (they were logged
