@@ -23,8 +23,10 @@
  * (LPUSH ..., then LPOP key; ZADD ..., then ZPOPMIN key [count]).
  *
  * BLMOVE and BRPOPLPUSH whose destination lives in another shard than the
- * source can't be served by the writer: it would have to take the
- * destination's shard lock out of the global order. Such a waiter is woken
+ * source, one the writer does not hold already (store_write_held: a
+ * RENAME's or a move's second key), can't be served by the writer: it
+ * would have to take the destination's shard lock out of the global
+ * order. Such a waiter is woken
  * to RETRY: it keeps its place at the head of the key's queue (later
  * waiters are not served past it), takes both locks itself in order and
  * moves the element. The writer waits for that move, and for the moves
@@ -35,8 +37,14 @@
  * first; if it took it, the waiter simply goes on waiting. A waiter whose
  * destination is in the same shard is served directly.
  *
- * Inside EXEC the keys written are only noted; their waiters are served
- * after the transaction's last command (block_txn_end), as Redis does.
+ * A command that holds its keys' locks notes the keys it writes and
+ * serves their waiters when it is done, still under those locks
+ * (block_defer_end), so its own keyspace events come first, as in Redis.
+ * Inside EXEC the keys are noted for the transaction's end
+ * (block_txn_end). The order of keys served after a whole-db write
+ * (SWAPDB) is the registry's, and a waiter left to RETRY is served after
+ * the keys the writer goes on serving: in those two cases the order of
+ * serving (and of its events) can differ from Redis's.
  *
  * Lock order: shard locks, then reg_mu, then a client's outlock (in
  * conn_wake). reg_mu guards every field of the registry and of each
@@ -463,7 +471,8 @@ static void serve_key(client *w, db *d, sv key)
         st->served_key = key_index(st, k);
         sv skey = st->keys[st->served_key];
         if (st->kind == BLOCK_MOVE) {
-            if (store_shard_of(d, st->dst) != store_shard_of(d, key)) {
+            shard *ds = store_shard_of(d, st->dst);
+            if (ds != store_shard_of(d, key) && !store_write_held(ds)) {
                 st->state = B_RETRY;
                 retry_watch(st);
                 conn_wake(st->c);
@@ -888,28 +897,24 @@ void block_wait_retries(void)
     pthread_mutex_unlock(&reg_mu);
 }
 
-/* EXEC: clients blocked on the keys its commands write are served after
- * its last command, as in Redis (a transaction is atomic: no other
- * client's pop happens in its middle, and its replies, LPUSH's length...,
- * are what they would be without waiters), in the order the keys were
- * first written, while EXEC still holds their shards' locks; the pops are
- * logged in the transaction's AOF unit. */
-void block_txn_begin(void) { tl_txn_defer++; }
-
-void block_txn_end(client *c, command *cmd)
+/* Serves the keys noted while serving was deferred, in the order they
+ * were first written; with cmd, each key's pops are logged as a unit of
+ * their own (else they join c's record, logged by the caller). */
+static void serve_noted(client *c, command *cmd)
 {
-    if (--tl_txn_defer > 0 || !rq_len) return;
     serving = 1;
     while (rq_len) {
         ready r = rq[0];
         memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
         rq_len--;
         sv ks = {r.key, r.n};
-        c->prop.len = 0;
-        c->prop_count = 0;
-        c->prop_custom = true;
+        if (cmd) {
+            c->prop.len = 0;
+            c->prop_count = 0;
+            c->prop_custom = true;
+        }
         handle(c, r.d, ks);
-        if (c->prop_count) {
+        if (cmd && c->prop_count) {
             uint32_t idx = store_shard_of(r.d, ks)->id;
             aof_feed(c, cmd, &idx, 1);
         }
@@ -919,4 +924,36 @@ void block_txn_end(client *c, command *cmd)
     rq = NULL;
     rq_cap = 0;
     serving = 0;
+}
+
+/* A command that holds its keys' locks for its whole run (cmd.c): the
+ * clients blocked on the keys it writes are served when it is done, still
+ * under those locks, as Redis serves them after the command (its own
+ * keyspace events first: RENAME's rename_to before the waiter's lpop). */
+void block_defer_begin(void) { tl_txn_defer++; }
+
+void block_defer_end(client *c)
+{
+    if (--tl_txn_defer > 0 || !rq_len) return;
+    serve_noted(c, NULL);
+}
+
+/* EXEC: clients blocked on the keys its commands write are served after
+ * its last command, as in Redis (a transaction is atomic: no other
+ * client's pop happens in its middle, and its replies, LPUSH's length...,
+ * are what they would be without waiters), in the order the keys were
+ * first written, while EXEC still holds their shards' locks; the pops are
+ * logged in the transaction's AOF unit. */
+int block_txn_begin(void)
+{
+    int was = tl_txn_defer;
+    tl_txn_defer = 1;
+    return was;
+}
+
+void block_txn_end(client *c, command *cmd, int was)
+{
+    tl_txn_defer = 0;
+    if (rq_len) serve_noted(c, cmd);
+    tl_txn_defer = was;
 }

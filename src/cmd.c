@@ -424,7 +424,9 @@ static void call_held(client *c, command *cmd, bool fresh, uint32_t *idx, int n)
 {
     callframe f;
     call_begin(c, cmd, fresh, &f);
+    block_defer_begin(); /* (inside EXEC: noted for its end) */
     cmd->proc(c);
+    block_defer_end(c);
     if (cmd->flags & CMD_WRITE) aof_feed(c, cmd, idx, n);
     store_hash_memo_clear();
     call_end(c, cmd, &f);
@@ -708,7 +710,9 @@ void cmd_call(client *c, command *cmd)
                 held.on = true;
             }
         }
+        block_defer_begin();
         cmd->proc(c);
+        block_defer_end(c); /* its waiters, served after it */
         if (write) aof_feed(c, cmd, idx, n);
         store_hash_memo_clear();
         /* held.on here means the held lock is this command's one lock (a

@@ -279,8 +279,10 @@ void block_serve_pending(struct client *c);
 bool block_call_begin(bool can);
 bool block_call_end(bool was);
 void block_wait_retries(void);
-void block_txn_begin(void);
-void block_txn_end(struct client *c, struct command *cmd);
+void block_defer_begin(void);
+void block_defer_end(struct client *c);
+int block_txn_begin(void);
+void block_txn_end(struct client *c, struct command *cmd, int was);
 /* Moves e (in sd) to newkey in dd with its value and deadline, replacing
  * what newkey held. Both shards write-locked. Returns the new entry. */
 entry *store_move(db *sd, entry *e, db *dd, sv newkey);
@@ -297,6 +299,7 @@ void store_unlock_dbs(int *dbids, int n);
 /* Locking from outside the command layer: take one shard's lock. */
 void shard_rdlock(shard *s);
 void shard_wrlock(shard *s);
+bool store_write_held(shard *s); /* write-locked by this thread (shard_wrlock) */
 void shard_unlock(shard *s);
 /* EXEC of a transaction with whole-db commands: every shard of every db,
  * write-locked in the global order. While held, this thread's shard_*lock

@@ -92,9 +92,26 @@ void shard_rdlock(shard *s)
 {
     if (!tl_hold_all) pthread_rwlock_rdlock(&s->lock);
 }
+/* The shards this thread holds write-locked through shard_wrlock (up to
+ * HELD_MAX; more are not listed): store_write_held() lets a writer serve a
+ * BLMOVE waiter whose destination's shard it already holds (block.c). */
+#define HELD_MAX 16
+static _Thread_local shard *tl_wheld[HELD_MAX];
+static _Thread_local int tl_nwheld;
+
 void shard_wrlock(shard *s)
 {
-    if (!tl_hold_all) pthread_rwlock_wrlock(&s->lock);
+    if (tl_hold_all) return;
+    pthread_rwlock_wrlock(&s->lock);
+    if (tl_nwheld < HELD_MAX) tl_wheld[tl_nwheld++] = s;
+}
+
+bool store_write_held(shard *s)
+{
+    if (tl_hold_all) return true;
+    for (int i = 0; i < tl_nwheld; i++)
+        if (tl_wheld[i] == s) return true;
+    return false;
 }
 /* Lets go of s's lock (held by this thread). A batch still listed for a
  * lock holder (cmd.c, delegation) has its owner told to take the lock
@@ -109,7 +126,13 @@ static void unlock_kick(shard *s)
 
 void shard_unlock(shard *s)
 {
-    if (!tl_hold_all) unlock_kick(s);
+    if (tl_hold_all) return;
+    for (int i = tl_nwheld - 1; i >= 0; i--)
+        if (tl_wheld[i] == s) {
+            tl_wheld[i] = tl_wheld[--tl_nwheld];
+            break;
+        }
+    unlock_kick(s);
 }
 
 bool store_locks_held(struct client *c)

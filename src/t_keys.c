@@ -303,10 +303,11 @@ static void move_command(client *c)
         return;
     }
     store_move(c->db, e, dst, c->argv[1]);
-    store_written(c, c->db, c->argv[1]);
-    store_written(c, dst, c->argv[1]);
+    /* its events before those of the waiters it serves (as Redis) */
     notify_keyspace_event(NOTIFY_GENERIC, "move_from", c->db, c->argv[1]);
     notify_keyspace_event(NOTIFY_GENERIC, "move_to", dst, c->argv[1]);
+    store_written(c, c->db, c->argv[1]);
+    store_written(c, dst, c->argv[1]);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }
@@ -347,8 +348,8 @@ static void copy_command(client *c)
         return;
     }
     store_copy(e, dst, b);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", dst, b); /* (before its waiters' events) */
     store_written(c, dst, b);
-    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", dst, b);
     store_unlock2(sa, sb);
     reply_int(c, 1);
 }

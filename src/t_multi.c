@@ -617,7 +617,7 @@ static void exec_command(client *c)
     int saved_argc = c->argc;
     ms->in_exec = true;
     aof_txn_begin(c); /* the AOF logs the whole transaction as one unit */
-    block_txn_begin();
+    int bwas = block_txn_begin();
     reply_array(c, ms->nq);
     for (int i = 0; i < ms->nq; i++) {
         mcmd *m = &ms->q[i];
@@ -631,7 +631,7 @@ static void exec_command(client *c)
         cmd_call_locked(c, m->cmd, i == 0);
         store_hash_memo_clear();
     }
-    block_txn_end(c, exec_cmd); /* its waiters, served now */
+    block_txn_end(c, exec_cmd, bwas); /* its waiters, served now */
     aof_txn_end(c);
     ms->in_exec = false;
     lockset_unlock(&ls);

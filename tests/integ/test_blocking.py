@@ -282,6 +282,58 @@ def test_move_served_before_the_writers_reply(srv):
             c.close()
 
 
+def test_waiters_served_after_the_command_events(srv):
+    """A waiter is served after the command that feeds it, events included:
+    MOVE's move_from/move_to, RENAME's rename_from/rename_to and COPY's
+    copy_to come before the waiter's lpop, and a BRPOPLPUSH chain whose
+    second hop lives in the shards the first one holds keeps the queue's
+    order (each waiter's reply checked)."""
+    sub, d = srv.conn(), srv.conn()
+    d.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    try:
+        sub.send(encode("PSUBSCRIBE", "__keyevent@*__:*"))
+        sub.read_reply()
+        w = srv.conn()
+        w.cmd("SELECT", "1")
+        block(srv, w, "BLPOP", "k", "0", n=1)
+        d.cmd("RPUSH", "k", "a")
+        assert d.cmd("MOVE", "k", "1") == 1
+        assert w.read_reply() == [b"k", b"a"]
+        block(srv, w, "BLPOP", "r", "c", "0", n=1)
+        d.cmd("SELECT", "1")
+        d.cmd("RPUSH", "src", "b")
+        assert d.cmd("RENAME", "src", "r") == OK
+        assert w.read_reply() == [b"r", b"b"]
+        block(srv, w, "BLPOP", "c", "0", n=1)
+        d.cmd("RPUSH", "src", "c1")
+        assert d.cmd("COPY", "src", "c") == 1
+        assert w.read_reply() == [b"c", b"c1"]
+        d.cmd("PUBLISH", "__keyevent@0__:end", "x")
+        got = []
+        while True:
+            m = sub.read_reply()
+            if m[2] == b"__keyevent@0__:end":
+                break
+            got.append((m[2].decode().split(":", 1)[1], m[3].decode(), m[2].decode()[11]))
+        assert got == [("rpush", "k", "0"), ("move_from", "k", "0"), ("move_to", "k", "1"), ("lpop", "k", "1"),
+                       ("del", "k", "1"), ("rpush", "src", "1"), ("rename_from", "src", "1"),
+                       ("rename_to", "r", "1"), ("lpop", "r", "1"), ("del", "r", "1"), ("rpush", "src", "1"),
+                       ("copy_to", "c", "1"), ("lpop", "c", "1"), ("del", "c", "1")], got
+    finally:
+        d.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+    # two BRPOPLPUSH from one key to another, then a client on the second
+    p1, p2, x = srv.conn(), srv.conn(), srv.conn()
+    d.cmd("SELECT", "0")
+    for i in range(8):
+        a, b = "from%d" % i, "to%d" % i
+        block(srv, p1, "BRPOPLPUSH", a, b, "0", n=1)
+        block(srv, p2, "BRPOPLPUSH", a, b, "0", n=2)
+        block(srv, x, "BLPOP", b, "0", n=3)
+        assert d.cmd("RPUSH", a, "1", "2", "3") == 3
+        assert (p1.read_reply(), p2.read_reply(), x.read_reply()) == (b"3", b"2", [b.encode(), b"2"])
+        assert d.cmd("LRANGE", b, "0", "-1") == [b"3"] and d.cmd("LRANGE", a, "0", "-1") == [b"1"]
+
+
 def test_blmove_destination_wrong_type(srv):
     a, p = srv.conn(), srv.conn()
     p.cmd("SET", "dst", "string")

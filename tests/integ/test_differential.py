@@ -1118,7 +1118,7 @@ def test_blocking_scenarios_against_redis(srv):
     transaction replied the length after another client's pop)."""
     redis = start_redis()
     try:
-        for seed in range(1, 401):  # seeds 73, 167, 170, 383 failed before
+        for seed in range(1, 1101):  # seeds 73, 167, 170, 383, 1061 failed before
             a, b = blocking_scenario(srv, seed), blocking_scenario(redis, seed)
             for part, x, y in zip(("writer", "blocked", "keys"), a, b):
                 assert x == y, "seed %d, %s:\n  kvd:   %r\n  redis: %r" % (seed, part, x, y)
