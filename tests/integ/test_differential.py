@@ -1075,6 +1075,8 @@ def blocking_scenario(server, seed):
         c = server.conn()
         if rng.random() < 0.3:
             c.cmd("SELECT", "1")
+        if seed % 2 == 0:
+            c.cmd("HELLO", "3")  # (replies in RESP3: BZPOPMIN's score a double)
         cid = c.cmd("CLIENT", "ID")
         cmd = blocking_command(rng)
         c.send(encode(*cmd))
