@@ -1058,9 +1058,18 @@ def waking_command(rng):
         return ["ZUNIONSTORE", rng.choice(BL_ZSETS), "2"] + BL_ZSETS
     if r < 0.9:
         return ["LPUSHX", rng.choice(BL_LISTS), v()]
-    if r < 0.94:
+    if r < 0.92:
         return ["RPOPLPUSH", rng.choice(BL_LISTS), rng.choice(BL_LISTS)]
-    return ["LINSERT", rng.choice(BL_LISTS), "BEFORE", v(), v()]
+    if r < 0.94:
+        return ["LINSERT", rng.choice(BL_LISTS), "BEFORE", v(), v()]
+    return rng.choice([["FLUSHDB"], ["LTRIM", rng.choice(BL_LISTS), "1", "0"], ["ZINCRBY", rng.choice(BL_ZSETS), "2", v()],
+                       ["ZREMRANGEBYRANK", rng.choice(BL_ZSETS), "0", "0"], ["LSET", rng.choice(BL_LISTS), "0", v()],
+                       ["ZADD", rng.choice(BL_ZSETS), "INCR", "1", v()], ["EXPIRE", rng.choice(keys), "0"],
+                       ["LMPOP", "2"] + BL_LISTS[:2] + [lr()],
+                       ["ZRANGESTORE", rng.choice(BL_ZSETS), rng.choice(BL_ZSETS), "0", "-1"],
+                       ["SMOVE", "s", rng.choice(keys), v()], ["SADD", rng.choice(keys), v()],
+                       ["LPUSH", rng.choice(BL_LISTS)] + [v() for _ in range(5)],
+                       ["BLMOVE", rng.choice(BL_LISTS), rng.choice(BL_LISTS), lr(), lr(), "0.01"]])
 
 
 def blocking_scenario(server, seed):
