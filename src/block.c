@@ -126,10 +126,12 @@ static bkey **reg_table;
 static size_t reg_size, reg_count;
 static bstate *reg_all;
 static _Atomic long nblocked;   /* registered clients; read without reg_mu as a fast path */
+static _Atomic long ntimed;     /* those of them with a timeout (INFO clients_in_timeout_table) */
 
 #define BSTATE(c) ((bstate *)(c)->ext[2])
 
 long info_blocked_clients(void) { return atomic_load_explicit(&nblocked, memory_order_relaxed); }
+long info_timed_clients(void) { return atomic_load_explicit(&ntimed, memory_order_relaxed); }
 
 /* ---------------------------------------------------------------- registry (reg_mu held) */
 
@@ -266,6 +268,7 @@ static void unregister(bstate *st)
     if (st->anext) st->anext->aprev = st->aprev;
     st->registered = false;
     atomic_fetch_sub_explicit(&nblocked, 1, memory_order_relaxed);
+    if (st->deadline >= 0) atomic_fetch_sub_explicit(&ntimed, 1, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------- blocking */
@@ -375,6 +378,7 @@ void block_client(client *c, const block_req *r)
     if (reg_all) reg_all->aprev = st;
     reg_all = st;
     atomic_fetch_add_explicit(&nblocked, 1, memory_order_relaxed);
+    if (st->deadline >= 0) atomic_fetch_add_explicit(&ntimed, 1, memory_order_relaxed);
     pthread_mutex_unlock(&reg_mu);
     c->ext[2] = st;
     cmd_propagate_none(c);  /* nothing happened yet; the pop is logged when served */

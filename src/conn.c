@@ -650,6 +650,21 @@ static void sched_batch_set(bool on)
 #endif
 }
 
+/* What CLIENT LIST shows of c: its last command, when it was run and,
+ * at the end of a batch, its query buffer. */
+static void note_info(client *c, bool qbuf)
+{
+    pthread_mutex_lock(&c->lock);
+    c->last_interaction = util_mstime();
+    if (qbuf) {
+        c->info_qbuf = c->qbuf.len;
+        c->info_qbuf_free = c->qbuf.cap - c->qbuf.len;
+    }
+    c->info_cmd = c->lastcmd;
+    memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* A batch's replies may be left to the AOF's group commit when nothing
  * else would go out on the socket before the next read (no output of
  * other threads, not closing) and the socket will take them whole: small,
@@ -833,6 +848,7 @@ static void serve(client *c)
                     break;
                 }
                 pubsub_flush_wakes();
+                note_info(c, false); /* CLIENT LIST shows the blocking command, as Redis */
                 bool ok = block_wait(c);
                 cmd_clock_reset();
                 if (!ok) {
@@ -868,13 +884,7 @@ static void serve(client *c)
                         (unsigned long long)c->id, c->addr);
             close_now = true;
         }
-        pthread_mutex_lock(&c->lock);
-        c->last_interaction = util_mstime();
-        c->info_qbuf = c->qbuf.len;
-        c->info_qbuf_free = c->qbuf.cap - c->qbuf.len;
-        c->info_cmd = c->lastcmd;
-        memcpy(c->info_sub, c->lastsub, sizeof c->info_sub);
-        pthread_mutex_unlock(&c->lock);
+        note_info(c, true);
         cmd_stats_flush(); /* also when there is nothing to write (CLIENT REPLY OFF) */
         /* killed or over a limit: what is left unsent is dropped */
         if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_CLOSE_ASAP) c->obuf.len = 0;

@@ -367,6 +367,7 @@ void block_client(struct client *c, const block_req *r);
 /* CLIENT UNBLOCK: 1 if the client was blocked and is now released. */
 int block_unblock(uint64_t id, bool error);
 long info_blocked_clients(void);
+long info_timed_clients(void);  /* blocked with a timeout */
 
 /* ------------------------------------------------------------------------
  * expire.c — the deadline heap and the reaper thread */

@@ -195,6 +195,8 @@ __attribute__((weak)) void info_persistence(buf *b)
 
 long info_blocked_clients(void);
 __attribute__((weak)) long info_blocked_clients(void) { return 0; }
+long info_timed_clients(void);
+__attribute__((weak)) long info_timed_clients(void) { return 0; }
 
 static void cmdstat(command *cmd, void *ctx)
 {
@@ -244,8 +246,8 @@ void server_info(client *c, sv *secs, int n)
         buf_printf(&b,
                    "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
                    "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
-                   "blocked_clients:%ld\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                   conn_count(), CFG(maxclients), info_blocked_clients());
+                   "blocked_clients:%ld\r\ntracking_clients:0\r\nclients_in_timeout_table:%ld\r\n",
+                   conn_count(), CFG(maxclients), info_blocked_clients(), info_timed_clients());
     }
     if (want(secs, n, "memory", true)) {
         size_t used = server_mem_allocated(), rss = server_rss();

@@ -334,6 +334,25 @@ def test_waiters_served_after_the_command_events(srv):
         assert d.cmd("LRANGE", b, "0", "-1") == [b"3"] and d.cmd("LRANGE", a, "0", "-1") == [b"1"]
 
 
+def test_blocked_clients_in_client_list_and_info(srv):
+    """CLIENT LIST shows a blocked client's command (cmd=blpop, flags=b),
+    and INFO's clients_in_timeout_table counts those blocked with a
+    timeout (0 waits for ever)."""
+    a, b, d = srv.conn(), srv.conn(), srv.conn()
+    aid = a.cmd("CLIENT", "ID")
+    block(srv, a, "BLPOP", "q", "30", n=1)
+    block(srv, b, "BZPOPMIN", "z", "0", n=2)
+    lines = {int(l.split(b" ")[0][3:]): l for l in d.cmd("CLIENT", "LIST").split(b"\n") if l}
+    assert b" cmd=blpop " in lines[aid] and b" flags=b " in lines[aid], lines[aid]
+    info = srv.info("clients")
+    assert (info["blocked_clients"], info["clients_in_timeout_table"]) == ("2", "1"), info
+    assert d.cmd("RPUSH", "q", "x") == 1
+    assert a.read_reply() == [b"q", b"x"]
+    wait_for(lambda: srv.info("clients")["clients_in_timeout_table"] == "0", what="timeout table emptied")
+    assert d.cmd("ZADD", "z", "1", "m") == 1
+    assert b.read_reply() == [b"z", b"m", b"1"]
+
+
 def test_blmove_destination_wrong_type(srv):
     a, p = srv.conn(), srv.conn()
     p.cmd("SET", "dst", "string")
