@@ -751,7 +751,9 @@ static bool check_subcommand(client *c, command *cmd)
     size_t i;
     for (i = 0; cmd->name[i] && i < sizeof up - 1; i++) up[i] = (char)toupper((unsigned char)cmd->name[i]);
     up[i] = '\0';
-    /* (no command's statistics: Redis finds no command to charge) */
+    /* (no command's statistics: Redis finds no command to charge, nor
+     * one to show in CLIENT LIST) */
+    c->lastcmd = NULL;
     reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub.n > 128 ? 128 : sub.n), sub.p, up);
     return false;
 }
@@ -763,6 +765,8 @@ void cmd_dispatch(client *c)
     if (c->argc == 0) return;
     command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].n);
     c->cmd = NULL;
+    c->lastcmd = cmd; /* as Redis: rejected and queued commands too (CLIENT LIST cmd=) */
+    c->lastsub[0] = '\0';
     /* a lock kept from the command before is only for a command that locks
      * its keys: the checks below may wait (a whole-db write for a snapshot) */
     if (!cmd || (cmd->flags & (CMD_NOLOCK | CMD_BLOCKING))) cmd_release_held();

@@ -96,29 +96,6 @@ void conn_foreach(void (*fn)(client *c, void *ctx), void *ctx)
     pthread_mutex_unlock(&conn_list_lock);
 }
 
-/* The CLIENT LIST / CLIENT INFO line of c. Caller holds conn_list_lock. */
-void conn_client_info(buf *b, client *c)
-{
-    int64_t now = util_mstime();
-    pthread_mutex_lock(&c->lock);
-    char cmdname[64];
-    if (!c->info_cmd) snprintf(cmdname, sizeof cmdname, "NULL");
-    else if (c->info_sub[0]) snprintf(cmdname, sizeof cmdname, "%s|%s", c->info_cmd->name, c->info_sub);
-    else snprintf(cmdname, sizeof cmdname, "%s", c->info_cmd->name);
-    buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 "
-               "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 "
-               "oll=0 omem=0 tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s "
-               "lib-ver=%s\n",
-               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (long long)((now - c->ctime) / 1000), (long long)((now - c->last_interaction) / 1000),
-               c->dbid, c->info_qbuf, c->info_qbuf_free, c->info_qbuf + c->info_qbuf_free,
-               c->info_qbuf, c->info_qbuf + c->info_qbuf_free + sizeof(client), cmdname,
-               c->proto == PROTO_RESP3 ? 3 : 2, c->lib_name ? c->lib_name : "",
-               c->lib_ver ? c->lib_ver : "");
-    pthread_mutex_unlock(&c->lock);
-}
-
 client *conn_by_id(uint64_t id)
 {
     client *r = NULL;

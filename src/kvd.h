@@ -821,6 +821,8 @@ typedef struct client {
     size_t info_qbuf, info_qbuf_free;
     command *info_cmd;
     char lastsub[24], info_sub[24];  /* subcommand of the last container command */
+    _Atomic int info_nsub[3];  /* channels, patterns, shard channels (t_pubsub.c) */
+    _Atomic int info_multi;    /* in MULTI: 1 + commands queued; 0 not (t_multi.c) */
     bool authenticated;
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
     size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
@@ -854,7 +856,6 @@ uint64_t conn_total(void);
 client *conn_by_id(uint64_t id);
 /* Walk the client list under its lock. */
 void conn_foreach(void (*fn)(client *c, void *ctx), void *ctx);
-void conn_client_info(buf *b, client *c);
 int conn_kill(uint64_t id, const char *addr, const char *laddr, int skipme, client *me);
 void conn_shutdown_wait(int ms);
 void conn_pool_drain(void);

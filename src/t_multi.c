@@ -287,6 +287,7 @@ static void multi_discard(client *c, mstate *ms, bool locked)
 {
     queue_free(ms);
     ms->in_multi = false;
+    atomic_store_explicit(&c->info_multi, 0, memory_order_relaxed);
     ms->errored = false;
     unwatch_all(c, ms, locked);
 }
@@ -350,6 +351,7 @@ bool multi_queue_hook(client *c, command *cmd)
         return true;
     }
     queue_command(ms, c, cmd);
+    atomic_store_explicit(&c->info_multi, ms->nq + 1, memory_order_relaxed);
     reply_status(c, "QUEUED");
     return true;
 }
@@ -376,6 +378,7 @@ static void multi_command(client *c)
     }
     ms->in_multi = true;
     ms->errored = false;
+    atomic_store_explicit(&c->info_multi, 1, memory_order_relaxed);
     reply_ok(c);
 }
 
@@ -641,6 +644,7 @@ static void exec_command(client *c)
     c->cmd = exec_cmd;
     queue_free(ms);
     ms->in_multi = false;
+    atomic_store_explicit(&c->info_multi, 0, memory_order_relaxed);
 }
 
 /* Rows: see the field list above cmds in cmd.c. */
@@ -652,3 +656,6 @@ command cmds_multi[] = {
     {"unwatch", unwatch_command, 1, CMD_NOLOCK | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, NULL, "transactions", "Forgets about watched keys of a transaction.", "2.2.0", 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
+
+/* CLIENT LIST's multi=: commands queued in MULTI, -1 outside (t_server.c) */
+int multi_client_queued(client *c) { return atomic_load_explicit(&c->info_multi, memory_order_relaxed) - 1; }

@@ -226,6 +226,7 @@ static bool sub_add(client *c, psstate *ps, int kind, sv name)
         if (!ps->subs[kind]) abort();
     }
     ps->subs[kind][ps->n[kind]++] = p;
+    atomic_store_explicit(&c->info_nsub[kind], ps->n[kind], memory_order_relaxed);
     return true;
 }
 
@@ -234,6 +235,7 @@ static void sub_remove_at(client *c, psstate *ps, int kind, int i)
 {
     pnode *p = ps->subs[kind][i];
     ps->subs[kind][i] = ps->subs[kind][--ps->n[kind]];
+    atomic_store_explicit(&c->info_nsub[kind], ps->n[kind], memory_order_relaxed);
     for (int j = 0; j < p->nsubs; j++)
         if (p->subs[j] == c) {
             /* keep subscription order for delivery fairness: shift */
@@ -255,6 +257,14 @@ static int sub_index(psstate *ps, int kind, sv name)
         if (p->n == name.n && memcmp(p->name, name.p, name.n) == 0) return i;
     }
     return -1;
+}
+
+/* CLIENT LIST's sub=, psub=, ssub= of c (t_server.c) */
+void pubsub_client_counts(client *c, int *sub, int *psub, int *ssub)
+{
+    *sub = atomic_load_explicit(&c->info_nsub[K_CHANNEL], memory_order_relaxed);
+    *psub = atomic_load_explicit(&c->info_nsub[K_PATTERN], memory_order_relaxed);
+    *ssub = atomic_load_explicit(&c->info_nsub[K_SHARD], memory_order_relaxed);
 }
 
 void pubsub_counts(long *channels, long *patterns, long *shardchannels)

@@ -20,6 +20,7 @@ redis-server is not installed (`make deps` installs it)."""
 import random
 import re
 import shutil
+import time
 
 from harness import RespMap, RespSet, Server, Status, encode, skip, timeout, wait_for
 
@@ -1133,5 +1134,69 @@ def test_blocking_scenarios_against_redis(srv):
             a, b = blocking_scenario(srv, seed), blocking_scenario(redis, seed)
             for part, x, y in zip(("writer", "blocked", "keys"), a, b):
                 assert x == y, "seed %d, %s:\n  kvd:   %r\n  redis: %r" % (seed, part, x, y)
+    finally:
+        redis.stop()
+
+
+CLIENT_STATES = [
+    ("plain", []), ("named", [["CLIENT", "SETNAME", "foo"]]), ("db3", [["SELECT", "3"]]),
+    ("multi", [["MULTI"], ["SET", "a", "1"], ["GET", "a"]]), ("multi-err", [["MULTI"], ["NOSUCH"]]),
+    ("resp3", [["HELLO", "3"]]), ("sub", [["SUBSCRIBE", "c1", "c2"]]), ("psub", [["PSUBSCRIBE", "p*"]]),
+    ("ssub", [["SSUBSCRIBE", "s1"]]), ("watch", [["WATCH", "a", "b"]]), ("hello", [["HELLO", "2", "SETNAME", "bar"]]),
+    ("reply-off", [["CLIENT", "REPLY", "OFF"]]), ("no-evict", [["CLIENT", "NO-EVICT", "on"]]),
+    ("sub-resp3", [["HELLO", "3"], ["SUBSCRIBE", "x"]]), ("unsub", [["SUBSCRIBE", "x"], ["UNSUBSCRIBE"]]),
+    ("arity", [["GET"]]), ("bad-sub", [["CLIENT", "NOSUCH"]]), ("config-get", [["CONFIG", "GET", "maxclients"]]),
+    ("blocked", [["BLPOP", "qq", "0"]]), ("monitor", [["MONITOR"]]), ("get", [["CLIENT", "ID"], ["GET", "a"]]),
+    ("multi-watch", [["WATCH", "a"], ["MULTI"], ["SELECT", "5"]]), ("exec", [["MULTI"], ["SET", "a", "1"], ["EXEC"]]),
+    ("discard", [["MULTI"], ["SET", "a", "1"], ["DISCARD"]]), ("nested", [["MULTI"], ["MULTI"]]),
+    ("no-multi", [["MULTI"], ["SUBSCRIBE", "x"]]), ("arity-in-multi", [["MULTI"], ["GET"]]),
+    ("reset", [["MULTI"], ["RESET"]]), ("ping-sub", [["SUBSCRIBE", "x"], ["PING"]]),
+]
+CLIENT_FIELDS_VARY = {"id", "addr", "laddr", "fd", "age", "idle", "qbuf", "qbuf-free", "argv-mem", "multi-mem",
+                      "rbs", "rbp", "tot-mem", "omem", "obl", "oll"}
+
+
+def client_states(server):
+    out = {}
+    d = server.conn()
+    for name, cmds in CLIENT_STATES:
+        c = server.conn()
+        cid = c.cmd("CLIENT", "ID")
+        for cm in cmds:
+            c.send(encode(*cm))
+        # until the server has run them all: the line settles
+        seen = []
+        while len(seen) < 4 or len(set(seen[-3:])) > 1:
+            time.sleep(0.02)
+            seen.append(re.sub(rb" (age|idle)=\d+", b"", d.cmd("CLIENT", "LIST", "ID", str(cid))))
+            assert len(seen) < 250, (name, seen[-3:])
+        line = d.cmd("CLIENT", "LIST", "ID", str(cid)).decode().split()
+        out[name] = {k: v for k, v in (x.split("=", 1) for x in line) if k not in CLIENT_FIELDS_VARY}
+        c.close()
+    # CLIENT LIST TYPE tells subscribers from the others
+    s = server.conn()
+    s.send(encode("SUBSCRIBE", "x"))
+    s.read_reply()
+    out["types"] = [x.split(b" cmd=")[1].split(b" ")[0] for x in d.cmd("CLIENT", "LIST", "TYPE", "pubsub").split(b"\n")
+                    if x]
+    s.close()
+    d.close()
+    return out
+
+
+@timeout(60)
+def test_client_list_against_redis(srv):
+    """CLIENT LIST's fields (those that do not vary by run) in 29 client
+    states: flags (P for subscribers, x in MULTI, b blocked, O monitor),
+    sub/psub/ssub counts, multi= (commands queued), db, name, resp, and
+    cmd= as Redis sets it: the last command looked up, rejected or queued
+    ones too, NULL when unknown. Found: subscribers and clients in MULTI
+    showed flags=N sub=0 psub=0 ssub=0 multi=-1, and cmd= the last command
+    run (multi, not the one queued after it)."""
+    redis = start_redis()
+    try:
+        k, r = client_states(srv), client_states(redis)
+        for name in [n for n, _ in CLIENT_STATES] + ["types"]:
+            assert k[name] == r[name], (name, k[name], r[name])
     finally:
         redis.stop()
