@@ -47,6 +47,42 @@ static const char *const e_facility[] = {"user", "local0", "local1", "local2", "
 static const char *const e_sanitize[] = {"no", "yes", "clients", NULL};
 static const char *const e_oom[] = {"no", "yes", "relative", "absolute", NULL};
 static const char *const e_schedbatch[] = {"no", "yes", "pipelined", NULL};
+static const char *const e_disklessload[] = {"disabled", "on-empty-db", "swapdb", NULL};
+
+/* proc-title-template as Redis checks it: {variable}s it knows, {{ and }}
+ * for braces, and something left once expanded with an empty title and
+ * trimmed ({listen-addr}, {port}, {tls-port} and {config-file} count as
+ * never empty, {server-mode} and {unixsocket} as empty, as Redis 7.0
+ * answers for a standalone server). */
+static bool proc_title_ok(const char *t)
+{
+    static const char *const vars[] = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket",
+                                       "config-file", NULL};
+    bool something = false;
+    for (const char *p = t; *p; p++) {
+        if (*p == '}') { /* "}}" or a lone "}": a brace */
+            something = true;
+            if (p[1] == '}') p++;
+        } else if (*p == '{') {
+            if (p[1] == '{') {
+                something = true;
+                p++;
+                continue;
+            }
+            const char *end = strchr(p, '}');
+            if (!end) return false;
+            int k = 0;
+            while (vars[k] && !(strlen(vars[k]) == (size_t)(end - p - 1) && !memcmp(vars[k], p + 1, (size_t)(end - p - 1))))
+                k++;
+            if (!vars[k]) return false;
+            if (k == 1 || k == 3 || k == 4 || k == 6) something = true;
+            p = end;
+        } else if (*p != ' ') {
+            something = true;
+        }
+    }
+    return something;
+}
 
 static int v_loglevel = LL_NOTICE;
 static int v_protected; /* enable-protected-configs: 0 no, 1 yes, 2 local */
@@ -152,6 +188,11 @@ static directive dirs[] = {
     {"replica-read-only", "slave-read-only", T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
     {"replica-serve-stale-data", "slave-serve-stale-data", T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
     {"repl-diskless-sync", NULL, T_BOOL, 0, NULL, 0, 0, "yes", NULL, NULL, 0},
+    {"repl-diskless-sync-delay", NULL, T_INT, 0, NULL, 0, INT_MAX, "5", NULL, NULL, 0},
+    {"repl-diskless-sync-max-replicas", NULL, T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
+    {"repl-diskless-load", NULL, T_ENUM, 0, NULL, 0, 0, "disabled", e_disklessload, NULL, 0},
+    {"repl-disable-tcp-nodelay", NULL, T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
+    {"replica-lazy-flush", "slave-lazy-flush", T_BOOL, 0, NULL, 0, 0, "no", NULL, NULL, 0},
     {"repl-backlog-size", NULL, T_MEM, 0, NULL, 1, LLMAX, "1mb", NULL, NULL, 0},
     {"min-replicas-to-write", "min-slaves-to-write", T_INT, 0, NULL, 0, INT_MAX, "0", NULL, NULL, 0},
     {"min-replicas-max-lag", "min-slaves-max-lag", T_INT, 0, NULL, 0, INT_MAX, "10", NULL, NULL, 0},
@@ -169,6 +210,9 @@ static directive dirs[] = {
     {"active-defrag-cycle-max", NULL, T_INT, 0, NULL, 1, 99, "25", NULL, NULL, 0},
     {"always-show-logo", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "no", NULL, NULL, 0},
     {"set-proc-title", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "yes", NULL, NULL, 0},
+    {"proc-title-template", NULL, T_STR, 0, NULL, 0, 0, "{title} {listen-addr} {server-mode}", NULL, NULL, 0},
+    {"oom-score-adj-values", NULL, T_STR, F_MULTIARG, NULL, 0, 0, "0 200 800", NULL, NULL, 0},
+    {"disable-thp", NULL, T_BOOL, F_IMMUTABLE, NULL, 0, 0, "yes", NULL, NULL, 0},
 };
 #define NDIRS (sizeof dirs / sizeof dirs[0])
 
@@ -491,6 +535,27 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
             free(copy);
             if (bad || n % 2) {
                 snprintf(err, errlen, "Invalid save parameters");
+                return -1;
+            }
+        }
+        if (strcmp(d->name, "proc-title-template") == 0 && !proc_title_ok(value)) {
+            snprintf(err, errlen, "template format is invalid or contains unknown variables");
+            return -1;
+        }
+        if (strcmp(d->name, "oom-score-adj-values") == 0) {
+            /* three numbers in [-2000, 2000], as Redis checks them */
+            char *copy = strdup(value), *save = NULL;
+            int n = 0;
+            bool bad = false;
+            for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save), n++) {
+                char *e;
+                long long x = strtoll(t, &e, 10); /* (Redis's parse: "+1" too) */
+                if (*e || e == t || x < -2000 || x > 2000) bad = true;
+            }
+            free(copy);
+            if (n != 3 || bad) {
+                snprintf(err, errlen, "%s", n != 3 ? "wrong number of arguments"
+                                                   : "Invalid oom-score-adj-values, elements must be between -2000 and 2000.");
                 return -1;
             }
         }

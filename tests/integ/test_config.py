@@ -149,6 +149,19 @@ def test_test_config_ok_and_command_line_errors(srv):
 
 
 @kvd_only
+def test_debians_redis_conf_is_accepted(srv):
+    """kvd takes the redis.conf Debian's redis-server ships (what a user
+    moving from Redis points it at): every directive in it is known. It
+    refused the file at line 410 (proc-title-template), then at 8 more."""
+    path = "/etc/redis/redis.conf"
+    if not os.access(path, os.R_OK):
+        skip("%s is not readable here (apt-get install redis-server)" % path)
+    code, out, err = run_kvd("--test-config", path)
+    assert code == 0, err
+    assert "test is successful" in out, out
+
+
+@kvd_only
 def test_file_values_include_quotes_units_and_overrides(srv):
     d = tempfile.mkdtemp(prefix="kvd-conf-")
     inc = write(os.path.join(d, "inc.conf"), "hz 20\n")
