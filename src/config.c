@@ -863,7 +863,8 @@ int config_set_from_args(int argc, char **argv, int start, char *err, size_t err
     return 0;
 }
 
-/* CONFIG GET pattern [pattern ...]: every matching directive once. */
+/* CONFIG GET pattern [pattern ...]: every matching directive once under
+ * each of its names that matched. */
 void config_get(client *c, sv *pats, int npats)
 {
     long h = reply_defer(c);
@@ -872,27 +873,34 @@ void config_get(client *c, sv *pats, int npats)
     pthread_mutex_lock(&cfg_mu);
     for (size_t i = 0; i < NDIRS; i++) {
         directive *d = &dirs[i];
-        const char *hit = NULL;
-        char asgiven[128];
-        for (int p = 0; p < npats && !hit; p++) {
+        /* as Redis: a pattern matches the name and the alias apart (both
+         * are listed for *), an exact one is echoed as the client typed it */
+        const char *hit[2] = {NULL, NULL}; /* under its name, under its alias */
+        char asgiven[2][128];
+        for (int p = 0; p < npats; p++) {
             bool glob = memchr(pats[p].p, '*', pats[p].n) || memchr(pats[p].p, '?', pats[p].n) ||
                         memchr(pats[p].p, '[', pats[p].n);
-            if (!glob && pats[p].n < sizeof asgiven &&
-                (sv_eqci(pats[p], d->name) || (d->alias && sv_eqci(pats[p], d->alias)))) {
-                /* an exact name is echoed as the client typed it */
-                memcpy(asgiven, pats[p].p, pats[p].n);
-                asgiven[pats[p].n] = '\0';
-                hit = asgiven;
-            } else if (util_glob_match(pats[p].p, pats[p].n, d->name, strlen(d->name), true)) hit = d->name;
-            else if (d->alias && util_glob_match(pats[p].p, pats[p].n, d->alias, strlen(d->alias), true))
-                hit = d->alias;
+            for (int k = 0; k < 2; k++) {
+                const char *nm = k ? d->alias : d->name;
+                if (!nm || hit[k]) continue;
+                if (!glob && pats[p].n < sizeof asgiven[k] && sv_eqci(pats[p], nm)) {
+                    memcpy(asgiven[k], pats[p].p, pats[p].n);
+                    asgiven[k][pats[p].n] = '\0';
+                    hit[k] = asgiven[k];
+                } else if (glob && util_glob_match(pats[p].p, pats[p].n, nm, strlen(nm), true)) {
+                    hit[k] = nm;
+                }
+            }
         }
-        if (!hit) continue;
+        if (!hit[0] && !hit[1]) continue;
         const char *val = d->sval ? d->sval : "";
         if ((d->flags & F_DIR) && getcwd(cwd, sizeof cwd)) val = cwd;
-        reply_bulk_cstr(c, hit);
-        reply_bulk_cstr(c, val);
-        n++;
+        for (int k = 0; k < 2; k++) {
+            if (!hit[k]) continue;
+            reply_bulk_cstr(c, hit[k]);
+            reply_bulk_cstr(c, val);
+            n++;
+        }
     }
     pthread_mutex_unlock(&cfg_mu);
     reply_defer_map(c, h, n);
