@@ -103,6 +103,7 @@ static const struct cmd_meta cmd_meta[] = {
     {"rename", "@keyspace @write @slow", ""},
     {"renamenx", "@keyspace @write @fast", ""},
     {"reset", "@fast @connection", ""},
+    {"role", "@admin @fast @dangerous", ""},
     {"rpop", "@write @list @fast", ""},
     {"rpoplpush", "@write @list @slow", ""},
     {"rpush", "@write @list @fast", ""},

@@ -1029,6 +1029,15 @@ static void time_command(client *c)
     reply_bulk_ll(c, us % 1000000);
 }
 
+/* ROLE: kvd is always a master with no replicas (offset 0). */
+static void role_command(client *c)
+{
+    reply_array(c, 3);
+    reply_bulk_cstr(c, "master");
+    reply_int(c, 0);
+    reply_array(c, 0);
+}
+
 static void shutdown_command(client *c)
 {
     int flags = 0;
@@ -1258,6 +1267,7 @@ command cmds_server[] = {
     {"info", info_command, -1, CMD_LOADING | CMD_STALE | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns information and statistics about the server.", "1.0.0", 0, 0, 0, 0},
     {"config", config_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for server configuration commands.", "2.0.0", 0, 0, 0, 0, config_subs},
     {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns the server time.", "2.6.0", 0, 0, 0, 0},
+    {"role", role_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOLOCK, 0, 0, 0, NULL, "server", "Returns the replication role.", "2.8.12", 0, 0, 0, 0},
     {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_ALLOW_BUSY | CMD_NOMULTI | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", 0, 0, 0, 0},
     {"debug", debug_command, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOLOCK | CMD_NOSCRIPT, 0, 0, 0, NULL, "server", "A container for debugging commands.", "1.0.0", 0, 0, 0, 0},
     {"memory", memory_command, -2, CMD_READONLY | CMD_NOLOCK, 0, 0, 0, NULL, "server", "A container for memory diagnostics commands.", "4.0.0", 0, 0, 0, 0, memory_subs},

@@ -608,6 +608,18 @@ def test_time_dbsize(srv):
     assert c.cmd("DBSIZE") == 2
 
 
+def test_role(srv):
+    """ROLE: a master (kvd has no replicas): [master, offset, []], in both
+    protocols, and through redis-py (health checks ask it)."""
+    c = srv.conn()
+    r = c.cmd("ROLE")
+    assert r[0] == b"master" and isinstance(r[1], int) and r[2] == [], r
+    assert c.cmd("ROLE", "x") == arity("role")
+    c.cmd("HELLO", "3")
+    assert c.cmd("ROLE")[0] == b"master"
+    assert srv.client().role()[0] in (b"master", "master")
+
+
 def test_redis_py_server_api(srv):
     r = srv.client()
     assert r.ping() is True
