@@ -302,12 +302,26 @@ __attribute__((weak)) bool cmd_filter_hook(client *c, command *cmd)
     UNUSED(cmd);
     return true;
 }
-__attribute__((weak)) bool persist_write_allowed(client *c, command *cmd)
+__attribute__((weak)) bool persist_write_allowed(client *c, command *cmd, bool writes, char *err, size_t errlen)
 {
     UNUSED(c);
     UNUSED(cmd);
+    UNUSED(writes);
+    UNUSED(err);
+    UNUSED(errlen);
     return true;
 }
+__attribute__((weak)) bool multi_is_exec(const command *cmd)
+{
+    UNUSED(cmd);
+    return false;
+}
+__attribute__((weak)) bool multi_queued_writes(client *c)
+{
+    UNUSED(c);
+    return false;
+}
+__attribute__((weak)) void multi_exec_abort(client *c, const char *why) { reply_error(c, why); }
 __attribute__((weak)) bool multi_queue_hook(client *c, command *cmd)
 {
     UNUSED(c);
@@ -758,6 +772,22 @@ static bool check_subcommand(client *c, command *cmd)
     return false;
 }
 
+/* A command refused by an edge check (auth, loading, MISCONF), as Redis's
+ * rejectCommand: counted as rejected, and a transaction being queued is
+ * flagged (its EXEC aborts); EXEC itself answers EXECABORT with the reason
+ * and its transaction is discarded. */
+static void reject(client *c, command *cmd, const char *err)
+{
+    command *t = cmd->subs ? cmd_stat_target(c, cmd) : cmd;
+    atomic_fetch_add_explicit(&t->rejected, 1, memory_order_relaxed);
+    if (multi_is_exec(cmd)) {
+        multi_exec_abort(c, err);
+        return;
+    }
+    reply_error(c, err);
+    multi_queue_hook(c, NULL);
+}
+
 /* Edge checks in Redis's order (unknown command, arity, auth, loading,
  * state filters, MULTI queueing), then the call. */
 void cmd_dispatch(client *c)
@@ -788,14 +818,19 @@ void cmd_dispatch(client *c)
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
-        reply_error(c, "NOAUTH Authentication required.");
+        reject(c, cmd, "NOAUTH Authentication required.");
         return;
     }
     if (atomic_load_explicit(&server.loading, memory_order_relaxed) && !(cmd->flags & CMD_LOADING)) {
-        reply_error(c, "LOADING kvd is loading the dataset in memory");
+        reject(c, cmd, "LOADING kvd is loading the dataset in memory");
         return;
     }
-    if (!persist_write_allowed(c, cmd)) return;
+    char why[512]; /* (the MISCONF text is ~330 bytes) */
+    bool writes = (cmd->flags & CMD_WRITE) || (multi_is_exec(cmd) && multi_queued_writes(c));
+    if (!persist_write_allowed(c, cmd, writes, why, sizeof why)) {
+        reject(c, cmd, why);
+        return;
+    }
     if (!cmd_filter_hook(c, cmd)) return;
     if (multi_queue_hook(c, cmd)) return;
     cmd_call(c, cmd);

@@ -914,6 +914,9 @@ extern pthread_mutex_t conn_list_lock;
  * lock; watch_key_written (above, from store_written) marks the watchers
  * of a written key dirty. */
 bool multi_in_exec(struct client *c);     /* running queued commands (BLPOP: don't block) */
+bool multi_is_exec(const command *cmd);
+bool multi_queued_writes(struct client *c);  /* in MULTI with a write queued */
+void multi_exec_abort(struct client *c, const char *why); /* EXECABORT ... because of: why */
 bool multi_active(struct client *c);      /* between MULTI and EXEC/DISCARD */
 /* Weak hooks (no-op defaults in t_multi.c) that the AOF defines to write a
  * transaction's records as one unit: called around EXEC's commands, with
@@ -1162,9 +1165,10 @@ size_t persist_write_partial(void); /* bytes the last persist_write_all wrote */
 int persist_fsync(int fd);
 int persist_rename(const char *from, const char *to);
 int persist_fsync_dir(const char *dir);
-/* cmd.c calls this before running a command: refuses writes with MISCONF
- * while a save or AOF write is failing. Replies and returns false. */
-bool persist_write_allowed(struct client *c, struct command *cmd);
+/* cmd.c calls this before running a command: refuses writes (writes: cmd
+ * writes, or an EXEC's queue does) with MISCONF while a save or AOF write
+ * is failing: returns false with the error text in err. */
+bool persist_write_allowed(struct client *c, struct command *cmd, bool writes, char *err, size_t errlen);
 /* store.c hooks: every store_written (locks held), and store_unlock2 /
  * store_unlock_dbs just before they release (NOLOCK commands commit
  * their AOF unit there, while their shards are still locked). */

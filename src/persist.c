@@ -228,8 +228,9 @@ static const char *MISCONF_RDB =
     "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
     "Redis logs for details about the RDB error.";
 
-bool persist_write_allowed(client *c, command *cmd)
+bool persist_write_allowed(client *c, command *cmd, bool writes, char *err, size_t errlen)
 {
+    UNUSED(c);
     if (atomic_load_explicit(&aof_on, memory_order_relaxed)) {
         /* whole-database writes never overlap a snapshot (see aof.c) */
         if ((cmd->flags & CMD_WRITE) && (cmd->flags & CMD_NOLOCK) && cmd->firstkey == 0) {
@@ -242,9 +243,9 @@ bool persist_write_allowed(client *c, command *cmd)
     bool aof = atomic_load_explicit(&aof_write_failing, memory_order_relaxed) &&
                atomic_load_explicit(&aof_on, memory_order_relaxed);
     if (!rdb && !aof) return true;
-    if (!(cmd->flags & CMD_WRITE) && strcmp(cmd->name, "ping") != 0) return true;
-    if (rdb) reply_error(c, MISCONF_RDB);
-    else reply_errorf(c, "MISCONF Errors writing to the AOF file: %s", strerror(atomic_load(&aof_last_errno)));
+    if (!writes && strcmp(cmd->name, "ping") != 0) return true;
+    if (rdb) snprintf(err, errlen, "%s", MISCONF_RDB);
+    else snprintf(err, errlen, "MISCONF Errors writing to the AOF file: %s", strerror(atomic_load(&aof_last_errno)));
     return false;
 }
 

@@ -659,3 +659,23 @@ command cmds_multi[] = {
 
 /* CLIENT LIST's multi=: commands queued in MULTI, -1 outside (t_server.c) */
 int multi_client_queued(client *c) { return atomic_load_explicit(&c->info_multi, memory_order_relaxed) - 1; }
+
+/* Edge refusals of EXEC (cmd.c), as Redis's execCommandAbort: the reason
+ * in an EXECABORT, the transaction (and WATCH) discarded, in MULTI or not. */
+bool multi_is_exec(const command *cmd) { return cmd->proc == exec_command; }
+
+bool multi_queued_writes(client *c)
+{
+    mstate *ms = c->ext[0];
+    if (!ms || !ms->in_multi) return false;
+    for (int i = 0; i < ms->nq; i++)
+        if (ms->q[i].cmd->flags & CMD_WRITE) return true;
+    return false;
+}
+
+void multi_exec_abort(client *c, const char *why)
+{
+    mstate *ms = c->ext[0];
+    reply_errorf(c, "EXECABORT Transaction discarded because of: %s", why);
+    if (ms) multi_discard(c, ms, false);
+}

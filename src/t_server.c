@@ -148,8 +148,8 @@ static void hello_command(client *c)
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-                       "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
-                       "RESP protocol version at the same time");
+                       "AUTH <user> <pass> option can be used to authenticate the client and select the "
+                       "RESP protocol version at the same time"); /* (Redis 7.0's words) */
         return;
     }
     if (want_name) set_name(c, setname);

@@ -412,3 +412,50 @@ def test_concurrent_transfers_keep_total(srv):
     assert not errors, errors[:5]
     assert counts["transfers"] > 50 and counts["reads"] > 10, counts
     assert sum(int(v) for v in setup.mget(keys)) == total
+
+
+def test_exec_refused_at_the_edge_aborts(srv):
+    """EXEC refused before it runs (here NOAUTH) answers EXECABORT with the
+    reason, as Redis's rejectCommand, and discards the transaction and its
+    WATCH; it answered the bare error."""
+    a = srv.conn()
+    assert a.cmd("CONFIG", "SET", "requirepass", "s3cret") == OK
+    try:
+        b = srv.conn()
+        assert b.cmd("EXEC") == Err(b"EXECABORT Transaction discarded because of: NOAUTH Authentication required.")
+        assert b.cmd("MULTI") == Err(b"NOAUTH Authentication required.")
+        assert b.cmd("AUTH", "s3cret") == OK
+        assert b.cmd("EXEC") == Err(b"ERR EXEC without MULTI")
+    finally:
+        assert a.cmd("CONFIG", "SET", "requirepass", "") == OK
+
+
+@kvd_only
+def test_misconf_refuses_a_transactions_writes(srv):
+    """While writes are refused (MISCONF: the last snapshot failed), a
+    transaction can't write: a write refused while queued aborts it at
+    EXEC, and EXEC of writes queued before the failure answers EXECABORT
+    with the reason, as Redis does. Both ran the writes before."""
+    from persistlib import Proc, wait_info
+    p = Proc("--save", "3600 1", "--enable-debug-command", "yes").start()
+    try:
+        a, b = p.conn(), p.conn()
+        assert a.cmd("MULTI") == OK and a.cmd("SET", "k", "1") == QUEUED
+        assert b.cmd("PERSIST-FAULT", "WRITE", "1", "1") == OK
+        assert b.cmd("BGSAVE") == Status(b"Background saving started")
+        wait_info(b, "rdb_last_bgsave_status", "err")
+        misconf = b.cmd("SET", "x", "1")
+        assert misconf.startswith(b"MISCONF ") and misconf.endswith(b"about the RDB error."), misconf
+        r = a.cmd("EXEC")
+        assert r == Err(b"EXECABORT Transaction discarded because of: " + bytes(misconf)), r
+        assert b.cmd("EXISTS", "k") == 0
+        # a write refused while queued: EXEC aborts (reads alone would run)
+        assert a.cmd("MULTI") == OK
+        assert a.cmd("SET", "k2", "2") == misconf
+        assert a.cmd("GET", "k") == QUEUED
+        assert a.cmd("EXEC") == EXECABORT
+        assert a.cmd("MULTI") == OK and a.cmd("GET", "k") == QUEUED
+        assert a.cmd("EXEC") == [None]
+        assert b.cmd("EXISTS", "k", "k2") == 0
+    finally:
+        p.cleanup()
