@@ -699,6 +699,7 @@ void cmd_call(client *c, command *cmd)
         } else {
             cmd_release_held();
             bool deleg = n == 1 && write && held.allowed && !(cmd->flags & CMD_BLOCKING) && !monitor_active() &&
+                         !c->reply_flags && /* (conn.c drops its replies) */
                          !store_locks_held(c) && !atomic_load_explicit(&aof_on, memory_order_relaxed) &&
                          !aof_defer_pending() && CFG(shard_handoff);
             shard *s1 = deleg ? &c->db->shards[idx[0]] : NULL;

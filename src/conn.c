@@ -813,6 +813,11 @@ static void serve(client *c)
             /* a subscriber (or monitor): what was published before this
              * command precedes its reply */
             if (atomic_load_explicit(&c->flags, memory_order_relaxed) & CLIENT_POLL) conn_take_async(c);
+            /* CLIENT REPLY: what a command skipped (or any while OFF)
+             * replies is dropped (reply_flags also keeps the command from
+             * being handed to another thread, cmd.c) */
+            if (c->reply_flags & REPLY_SKIP_NEXT) c->reply_flags = (uint8_t)((c->reply_flags & ~REPLY_SKIP_NEXT) | REPLY_SKIP);
+            size_t reply_mark = c->obuf.len;
             cmd_dispatch(c);
             if (c->handed) deleg_wait(c);
             c->commands++;
@@ -820,10 +825,12 @@ static void serve(client *c)
             if (fl & CLIENT_BLOCKED) {
                 /* replies so far go out first, then the command waits */
                 cmd_release_held();
+                if (c->reply_flags & (REPLY_OFF | REPLY_SKIP)) c->obuf.len = reply_mark;
                 if ((c->obuf.len && !write_all(c)) || !defer_finish(c)) {
                     close_now = true;
                     break;
                 }
+                reply_mark = 0;
                 pubsub_flush_wakes();
                 note_info(c, false); /* CLIENT LIST shows the blocking command, as Redis */
                 bool ok = block_wait(c);
@@ -833,6 +840,10 @@ static void serve(client *c)
                     break;
                 }
                 fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
+            }
+            if (c->reply_flags & (REPLY_OFF | REPLY_SKIP)) {
+                if (c->obuf.len > reply_mark) c->obuf.len = reply_mark;
+                c->reply_flags &= (uint8_t)~REPLY_SKIP;
             }
             if (fl & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
                 close_now = true;

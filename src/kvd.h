@@ -279,6 +279,7 @@ void block_serve_pending(struct client *c);
 bool block_call_begin(bool can);
 bool block_call_end(bool was);
 void block_wait_retries(void);
+enum { REPLY_OFF = 1, REPLY_SKIP_NEXT = 2, REPLY_SKIP = 4 };
 void block_defer_begin(void);
 void block_defer_end(struct client *c);
 int block_txn_begin(void);
@@ -824,6 +825,7 @@ typedef struct client {
     _Atomic int info_nsub[3];  /* channels, patterns, shard channels (t_pubsub.c) */
     _Atomic int info_multi;    /* in MULTI: 1 + commands queued; 0 not (t_multi.c) */
     bool authenticated;
+    uint8_t reply_flags;    /* CLIENT REPLY: REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP (conn.c) */
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
     size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */

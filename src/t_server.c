@@ -342,7 +342,7 @@ static int client_type(sv t)
 /* Subcommand arities, as Redis 7.0's command table has them. */
 static const struct { const char *name; int arity; } client_sub_arity[] = {
     {"help", 2}, {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2},
-    {"list", -2}, {"kill", -3}, {"no-evict", 3}, {"no-touch", 3}, {"unblock", -3},
+    {"list", -2}, {"kill", -3}, {"no-evict", 3}, {"no-touch", 3}, {"unblock", -3}, {"reply", 3},
 };
 
 static void client_command(client *c)
@@ -380,6 +380,7 @@ static void client_command(client *c)
             "LIST [options ...]", "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
+            "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
@@ -449,7 +450,7 @@ static void client_command(client *c)
                 if (!f.ids) abort();
                 for (j++; j < c->argc; j++) {
                     long long v;
-                    if (!util_str2ll(c->argv[j].p, c->argv[j].n, &v) || v <= 0) {
+                    if (!util_str2ll(c->argv[j].p, c->argv[j].n, &v)) { /* (0 or less: no client, as Redis) */
                         reply_error(c, "ERR Invalid client ID");
                         free(f.ids);
                         return;
@@ -561,6 +562,19 @@ static void client_command(client *c)
             return;
         }
         reply_ok(c);
+    } else if (sv_eqci(sub, "reply")) {
+        /* OFF and SKIP answer nothing; conn.c drops the replies (a skipped
+         * command's, or all while OFF) */
+        if (sv_eqci(c->argv[2], "on")) {
+            c->reply_flags = 0;
+            reply_ok(c);
+        } else if (sv_eqci(c->argv[2], "off")) {
+            c->reply_flags |= REPLY_OFF;
+        } else if (sv_eqci(c->argv[2], "skip")) {
+            if (!(c->reply_flags & REPLY_OFF)) c->reply_flags |= REPLY_SKIP_NEXT;
+        } else {
+            reply_err_syntax(c);
+        }
     } else if (sv_eqci(sub, "no-touch")) { /* 7.2's; accepted, no LRU/LFU to spare yet */
         if (sv_eqci(c->argv[2], "on") || sv_eqci(c->argv[2], "off")) reply_ok(c);
         else reply_err_syntax(c);

@@ -224,6 +224,24 @@ def test_client_id_name(srv):
     assert c.cmd("CLIENT") == arity("client")
 
 
+def test_client_reply(srv):
+    """CLIENT REPLY OFF, ON and SKIP, as Redis: OFF and SKIP answer
+    nothing, SKIP drops the next command's reply, errors included while
+    OFF; a wrong mode is a syntax error. CLIENT REPLY was in COMMAND's
+    table and answered "unknown subcommand". Also CLIENT LIST ID of an id
+    no client has (0, -1) lists nothing (kvd refused it)."""
+    wire = (b"CLIENT REPLY OFF\r\nPING\r\nSET a 1\r\nGET x y\r\nCLIENT REPLY maybe\r\nCLIENT REPLY ON\r\n"
+            b"PING\r\nCLIENT REPLY SKIP\r\nECHO skipped\r\nECHO shown\r\nCLIENT REPLY SKIP\r\n"
+            b"CLIENT REPLY SKIP\r\nECHO s2\r\nECHO shown2\r\nCLIENT REPLY OFF\r\nCLIENT REPLY SKIP\r\n"
+            b"CLIENT REPLY ON\r\nGET a\r\nCLIENT REPLY maybe\r\n")
+    assert srv.raw(wire, replies=7) == (b"+OK\r\n+PONG\r\n$5\r\nshown\r\n$6\r\nshown2\r\n+OK\r\n$1\r\n1\r\n"
+                                        b"-ERR syntax error\r\n")
+    c = srv.conn()
+    assert c.cmd("CLIENT", "LIST", "ID", "0", "-1") == b""
+    assert c.cmd("CLIENT", "LIST", "ID", "x") == Err(b"ERR Invalid client ID")
+    assert c.cmd("CLIENT", "REPLY") == Err(b"ERR wrong number of arguments for 'client|reply' command")
+
+
 def test_client_info_list(srv):
     c = srv.conn()
     c.cmd("CLIENT", "SETNAME", "lister")
