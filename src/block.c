@@ -529,7 +529,7 @@ typedef struct ready {
 } ready;
 
 static __thread int serving;
-static __thread int tl_txn_defer; /* inside EXEC: keys are served when it ends */
+static __thread int tl_defer; /* in a command (or EXEC): keys written are noted, served at its end */
 static __thread ready *rq;
 static __thread size_t rq_len, rq_cap;
 
@@ -538,6 +538,35 @@ static void handle(client *w, db *d, sv key)
     pthread_mutex_lock(&reg_mu);
     serve_key(w, d, key);
     pthread_mutex_unlock(&reg_mu);
+}
+
+/* Serves the keys noted (while serving, or deferred), in the order they
+ * were first written; with cmd, each key's pops are logged as a unit of
+ * their own (else they join c's record, logged by the caller). */
+static void serve_noted(client *c, command *cmd)
+{
+    serving = 1;
+    while (rq_len) {
+        ready r = rq[0];
+        memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
+        rq_len--;
+        sv ks = {r.key, r.n};
+        if (cmd) {
+            c->prop.len = 0;
+            c->prop_count = 0;
+            c->prop_custom = true;
+        }
+        handle(c, r.d, ks);
+        if (cmd && c->prop_count) {
+            uint32_t idx = store_shard_of(r.d, ks)->id;
+            aof_feed(c, cmd, &idx, 1);
+        }
+        free(r.key);
+    }
+    free(rq);
+    rq = NULL;
+    rq_cap = 0;
+    serving = 0;
 }
 
 /* Databases a whole-db write (SWAPDB, FLUSHDB...) changed on this thread
@@ -557,8 +586,8 @@ void block_key_written(client *c, db *d, sv key)
         whole_bits[d->id / 64] |= 1ull << (d->id % 64);
         return;
     }
-    if (serving || tl_txn_defer) {
-        if (tl_txn_defer) /* a key signalled twice is served once, at its first place (as Redis's ready keys) */
+    if (serving || tl_defer) {
+        if (tl_defer) /* a key signalled twice is served once, at its first place (as Redis's ready keys) */
             for (size_t i = 0; i < rq_len; i++)
                 if (rq[i].d == d && rq[i].n == key.n && memcmp(rq[i].key, key.p, key.n) == 0) return;
         if (rq_len == rq_cap) {
@@ -574,18 +603,7 @@ void block_key_written(client *c, db *d, sv key)
     }
     serving = 1;
     handle(c, d, key);
-    while (rq_len) {
-        ready r = rq[0];
-        memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
-        rq_len--;
-        sv ks = {r.key, r.n};
-        handle(c, r.d, ks);
-        free(r.key);
-    }
-    free(rq);
-    rq = NULL;
-    rq_cap = 0;
-    serving = 0;
+    serve_noted(c, NULL); /* the keys its serving wrote */
 }
 
 /* ---------------------------------------------------------------- waiting */
@@ -901,44 +919,15 @@ void block_wait_retries(void)
     pthread_mutex_unlock(&reg_mu);
 }
 
-/* Serves the keys noted while serving was deferred, in the order they
- * were first written; with cmd, each key's pops are logged as a unit of
- * their own (else they join c's record, logged by the caller). */
-static void serve_noted(client *c, command *cmd)
-{
-    serving = 1;
-    while (rq_len) {
-        ready r = rq[0];
-        memmove(rq, rq + 1, (rq_len - 1) * sizeof *rq);
-        rq_len--;
-        sv ks = {r.key, r.n};
-        if (cmd) {
-            c->prop.len = 0;
-            c->prop_count = 0;
-            c->prop_custom = true;
-        }
-        handle(c, r.d, ks);
-        if (cmd && c->prop_count) {
-            uint32_t idx = store_shard_of(r.d, ks)->id;
-            aof_feed(c, cmd, &idx, 1);
-        }
-        free(r.key);
-    }
-    free(rq);
-    rq = NULL;
-    rq_cap = 0;
-    serving = 0;
-}
-
 /* A command that holds its keys' locks for its whole run (cmd.c): the
  * clients blocked on the keys it writes are served when it is done, still
  * under those locks, as Redis serves them after the command (its own
  * keyspace events first: RENAME's rename_to before the waiter's lpop). */
-void block_defer_begin(void) { tl_txn_defer++; }
+void block_defer_begin(void) { tl_defer++; }
 
 void block_defer_end(client *c)
 {
-    if (--tl_txn_defer > 0 || !rq_len) return;
+    if (--tl_defer > 0 || !rq_len) return;
     serve_noted(c, NULL);
 }
 
@@ -950,14 +939,14 @@ void block_defer_end(client *c)
  * logged in the transaction's AOF unit. */
 int block_txn_begin(void)
 {
-    int was = tl_txn_defer;
-    tl_txn_defer = 1;
+    int was = tl_defer;
+    tl_defer = 1;
     return was;
 }
 
 void block_txn_end(client *c, command *cmd, int was)
 {
-    tl_txn_defer = 0;
+    tl_defer = 0;
     if (rq_len) serve_noted(c, cmd);
-    tl_txn_defer = was;
+    tl_defer = was;
 }

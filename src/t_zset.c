@@ -1138,57 +1138,6 @@ static void zremrangebylex_command(client *c) { zremrange_generic(c, ZQ_LEX); }
 
 /* ---------------------------------------------------------------- pops */
 
-static void zpop_reply_head(client *c, sv key, uint64_t n, bool emitkey, bool nested)
-{
-    if (!emitkey && !nested) {
-        reply_array(c, (long)n * 2);
-    } else if (!emitkey) {
-        reply_array(c, (long)n);
-    } else if (!nested) {
-        reply_array(c, (long)n * 2 + 1);
-        reply_bulk_sv(c, key);
-    } else {
-        reply_array(c, 2);
-        reply_bulk_sv(c, key);
-        reply_array(c, (long)n);
-    }
-}
-
-/* zset_pop of a skip list (1 <= count <= its length): the nodes at the
- * end are taken by address and unlinked where they are, with no member
- * lookup or copy (a pop by member, as ZREM, hashes the member, walks its
- * bucket and searches the list). */
-static void zsk_pop(client *c, sv key, entry *e, zsk *s, bool max, uint64_t count, bool emitkey, bool nested)
-{
-    enum { STACK = 16, CHUNK = 1024 };
-    znode *xb[STACK];
-    znode **xs = count <= STACK ? xb : malloc(sizeof(znode *) * count);
-    if (!xs) abort();
-    znode *x = max ? s->l.tail : s->l.header->lv[0].fwd;
-    for (uint64_t i = 0; i < count; i++, x = max ? x->back : x->lv[0].fwd) xs[i] = x;
-    zpop_reply_head(c, key, count, emitkey, nested);
-    for (uint64_t i = 0; i < count; i++) {
-        if (nested) reply_array(c, 2);
-        reply_bulk(c, zn_member(xs[i]), xs[i]->h.len);
-        reply_double(c, xs[i]->score);
-    }
-    /* logged as ZREM of the members, CHUNK at a time (as propagate_zrem) */
-    sv argv[2 + CHUNK];
-    argv[0] = sv_of("ZREM");
-    argv[1] = key;
-    for (uint64_t i = 0; i < count;) {
-        int k = 2;
-        for (; k < 2 + CHUNK && i < count; k++, i++) argv[k] = (sv){zn_member(xs[i]), xs[i]->h.len};
-        cmd_propagate(c, k, argv);
-    }
-    size_t before = zs_mem(s);
-    for (uint64_t i = 0; i < count; i++) zsk_remove_node(s, xs[i]);
-    if (xs != xb) free(xs);
-    value_done(c, key, e, s, before);
-    notify_write(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->db, key);
-    store_written(c, c->db, key);
-}
-
 /* Pops up to count (>= 1) entries from the min or max end of the first
  * non-empty sorted set among keys[0..nkeys). Reply shapes:
  *   emitkey=false, nested=false   flat [m, s, m, s…]      (ZPOPMIN, RESP2 or no count)
@@ -1219,19 +1168,43 @@ bool zset_pop(client *c, const sv *keys, int nkeys, bool max, uint64_t count, bo
     void *z = ent_ptr(e);
     uint64_t len = zs_len(z);
     if (count > len) count = len;
-    if (enc_of(z) == ZSET_ENC_SKIP) {
-        zsk_pop(c, key, e, z, max, count, emitkey, nested);
-        return true;
-    }
-    zq q;
-    memset(&q, 0, sizeof q);
-    q.kind = ZQ_RANK;
-    q.rev = max;
-    q.start = 0;
-    q.end = (int64_t)count - 1;
     zvec v = {NULL, 0, 0};
-    zs_collect(z, &q, &v);
-    zpop_reply_head(c, key, v.n, emitkey, nested);
+    /* a skip list's end nodes are taken by address and unlinked where they
+     * are (deleting by member, as ZREM, would hash each one, walk its
+     * bucket and search the list for it) */
+    znode *nb[16], **nodes = NULL;
+    if (enc_of(z) == ZSET_ENC_SKIP) {
+        nodes = count <= 16 ? nb : malloc(sizeof(znode *) * count);
+        if (!nodes) abort();
+        zsk *s = z;
+        znode *x = max ? s->l.tail : s->l.header->lv[0].fwd;
+        for (uint64_t i = 0; i < count; i++, x = max ? x->back : x->lv[0].fwd) {
+            zel el;
+            node_zel(x, &el);
+            zv_push(&v, el.m, el.score);
+            nodes[i] = x;
+        }
+    } else {
+        zq q;
+        memset(&q, 0, sizeof q);
+        q.kind = ZQ_RANK;
+        q.rev = max;
+        q.start = 0;
+        q.end = (int64_t)count - 1;
+        zs_collect(z, &q, &v);
+    }
+    if (!emitkey && !nested) {
+        reply_array(c, (long)v.n * 2);
+    } else if (!emitkey) {
+        reply_array(c, (long)v.n);
+    } else if (!nested) {
+        reply_array(c, (long)v.n * 2 + 1);
+        reply_bulk_sv(c, key);
+    } else {
+        reply_array(c, 2);
+        reply_bulk_sv(c, key);
+        reply_array(c, (long)v.n);
+    }
     for (uint64_t i = 0; i < v.n; i++) {
         if (nested) reply_array(c, 2);
         reply_bulk_sv(c, v.v[i].m);
@@ -1240,9 +1213,14 @@ bool zset_pop(client *c, const sv *keys, int nkeys, bool max, uint64_t count, bo
     propagate_zrem(c, key, v.v, v.n);
     buf own;
     buf_init_static(&own, NULL, 0);
-    zv_own(&v, &own);
     size_t before = zs_mem(z);
-    for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
+    if (nodes) {
+        for (uint64_t i = 0; i < v.n; i++) zsk_remove_node(z, nodes[i]);
+        if (nodes != nb) free(nodes);
+    } else {
+        zv_own(&v, &own);
+        for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
+    }
     value_done(c, key, e, z, before);
     notify_write(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->db, key);
     store_written(c, c->db, key);
