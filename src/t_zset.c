@@ -377,13 +377,17 @@ static void *zs_dup(const void *z)
 }
 
 /* A new sorted set holding arr[0..n) (distinct members), in the smallest
- * encoding that fits. */
+ * encoding that fits and keeps every score: a -0 needs the skip list
+ * (ZRANGESTORE clears the signs of the zeros it would pack first). */
 static void *zs_build(const zel *arr, uint64_t n)
 {
     size_t maxlen = 0;
-    for (uint64_t i = 0; i < n; i++)
+    bool negzero = false;
+    for (uint64_t i = 0; i < n; i++) {
         if (arr[i].m.n > maxlen) maxlen = arr[i].m.n;
-    if (zfits_pack(n, maxlen)) {
+        if (arr[i].score == 0 && signbit(arr[i].score)) negzero = true;
+    }
+    if (zfits_pack(n, maxlen) && !negzero) {
         pack *pk = zpk_new();
         for (uint64_t i = 0; i < n; i++) zpk_insert(&pk, arr[i].m.p, arr[i].m.n, arr[i].score);
         return pk;
@@ -556,7 +560,9 @@ static bool parse_zlex(sv min, sv max, zlex *r)
  *   count x { u32 length, member bytes, u64 score (IEEE 754 bits) }
  *       in ascending (score, member) order
  * The loader picks the encoding from the count, the longest member and
- * the current limits. Changing this changes the snapshot format: bump the
+ * the current limits, but keeps a skip list that holds a score of -0:
+ * packed, the zero would lose its sign (Redis's loader packs it and shows
+ * 0 after a restart; here the restart changes nothing). Changing this changes the snapshot format: bump the
  * version. */
 static void put_u32(buf *b, uint32_t v)
 {
