@@ -1179,7 +1179,9 @@ void persist_unlocking(void);
 extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 
 /* snapshot.c */
-#define SNAP_VERSION 4 /* 2: set and sorted set values; 3: hash and list values; 4: the hash key in the header */
+#define SNAP_VERSION 5 /* 2: set and sorted set values; 3: hash and list values; 4: the hash key in the header;
+                        * 5: a sorted set's encoding */
+#define SNAP_VERSION_MIN 4 /* the oldest version the loader reads */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */

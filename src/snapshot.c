@@ -484,7 +484,9 @@ void snapshot_adopt_hash_key(const char *path)
     char h[SNAP_HDR_LEN];
     ssize_t n = pread(fd, h, sizeof h, 0);
     close(fd);
-    if (n != (ssize_t)sizeof h || memcmp(h, SNAP_MAGIC, 8) != 0 || dec_u32(h + 8) != SNAP_VERSION) return;
+    if (n != (ssize_t)sizeof h || memcmp(h, SNAP_MAGIC, 8) != 0 || dec_u32(h + 8) < SNAP_VERSION_MIN ||
+        dec_u32(h + 8) > SNAP_VERSION)
+        return;
     util_hash_seed((const uint8_t *)h + 48);
 }
 
@@ -921,9 +923,10 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
         goto out;
     }
     uint32_t version = dec_u32(base + 8);
-    if (version != SNAP_VERSION) {
+    if (version < SNAP_VERSION_MIN || version > SNAP_VERSION) {
         char why[96];
-        snprintf(why, sizeof why, "unknown format version %u (this kvd reads version %d)", version, SNAP_VERSION);
+        snprintf(why, sizeof why, "unknown format version %u (this kvd reads versions %d to %d)", version,
+                 SNAP_VERSION_MIN, SNAP_VERSION);
         bad(&r, base + 8, why);
         goto out;
     }

@@ -377,17 +377,13 @@ static void *zs_dup(const void *z)
 }
 
 /* A new sorted set holding arr[0..n) (distinct members), in the smallest
- * encoding that fits and keeps every score: a -0 needs the skip list
- * (ZRANGESTORE clears the signs of the zeros it would pack first). */
-static void *zs_build(const zel *arr, uint64_t n)
+ * encoding that fits, or a skip list whatever fits when skiplist. */
+static void *zs_build_as(const zel *arr, uint64_t n, bool skiplist)
 {
     size_t maxlen = 0;
-    bool negzero = false;
-    for (uint64_t i = 0; i < n; i++) {
+    for (uint64_t i = 0; i < n; i++)
         if (arr[i].m.n > maxlen) maxlen = arr[i].m.n;
-        if (arr[i].score == 0 && signbit(arr[i].score)) negzero = true;
-    }
-    if (zfits_pack(n, maxlen) && !negzero) {
+    if (!skiplist && zfits_pack(n, maxlen)) {
         pack *pk = zpk_new();
         for (uint64_t i = 0; i < n; i++) zpk_insert(&pk, arr[i].m.p, arr[i].m.n, arr[i].score);
         return pk;
@@ -396,6 +392,8 @@ static void *zs_build(const zel *arr, uint64_t n)
     for (uint64_t i = 0; i < n; i++) zsk_insert_new(s, arr[i].score, arr[i].m.p, arr[i].m.n);
     return s;
 }
+
+static void *zs_build(const zel *arr, uint64_t n) { return zs_build_as(arr, n, false); }
 
 /* ---------------------------------------------------------------- ranges */
 
@@ -555,15 +553,18 @@ static bool parse_zlex(sv min, sv max, zlex *r)
 /* ---------------------------------------------------------------- snapshot encoding */
 
 /* Snapshot layout of a sorted set value (little endian):
- *   u8  format (0)
+ *   u8  format: 0 packed, 1 skip list (snapshot version 5; 4 wrote 0)
  *   u32 count
  *   count x { u32 length, member bytes, u64 score (IEEE 754 bits) }
  *       in ascending (score, member) order
- * The loader picks the encoding from the count, the longest member and
- * the current limits, but keeps a skip list that holds a score of -0:
- * packed, the zero would lose its sign (Redis's loader packs it and shows
- * 0 after a restart; here the restart changes nothing). Changing this changes the snapshot format: bump the
- * version. */
+ * A skip list loads as a skip list. A packed set (or any set of version 4)
+ * takes the smallest encoding that fits the current limits. The encoding
+ * is kept because it is data: a zero added to a packed set loses its sign
+ * (as in Redis's listpack), to a skip list it keeps it, so a set that
+ * changed encoding at the restart would answer ZSCORE after a later ZADD
+ * -0 differently from the same history without a restart (Redis's loader
+ * repacks small sets; its AOF replay after a restart can differ so).
+ * Changing this changes the snapshot format: bump the version. */
 static void put_u32(buf *b, uint32_t v)
 {
     unsigned char t[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
@@ -581,7 +582,7 @@ static uint64_t get_le(const char *p, int n)
 
 static void zs_save(buf *b, const void *z)
 {
-    buf_appendc(b, 0);
+    buf_appendc(b, enc_of(z) == ZSET_ENC_PACK ? 0 : 1);
     put_u32(b, (uint32_t)zs_len(z));
     ziter it;
     zel e;
@@ -599,7 +600,7 @@ static void zs_save(buf *b, const void *z)
 
 static void *zs_load(const char *p, size_t n, const char **err)
 {
-    if (n < 5 || p[0] != 0) {
+    if (n < 5 || (p[0] != 0 && p[0] != 1)) {
         *err = "bad sorted set header";
         return NULL;
     }
@@ -629,7 +630,7 @@ static void *zs_load(const char *p, size_t n, const char **err)
         free(v.v);
         return NULL;
     }
-    void *z = zs_build(v.v, v.n);
+    void *z = zs_build_as(v.v, v.n, p[0] == 1);
     free(v.v);
     if (zs_len(z) != count) {
         *err = "duplicate sorted set member";
