@@ -83,22 +83,10 @@ static inline bool node_lt(const znode *x, double score, const char *p, size_t n
     return x->score < score || (x->score == score && sv_cmp(zn_member((znode *)(uintptr_t)x), x->h.len, p, n) < 0);
 }
 
-void zsl_insert(zsl *l, znode *x)
+/* Links x in after update[i] on each level i, rank[i] being update[i]'s
+ * rank (0 for the header), for every level below l->level. */
+static void insert_at(zsl *l, znode *x, znode **update, uint64_t *rank)
 {
-    znode *update[ZSL_MAXLEVEL];
-    uint64_t rank[ZSL_MAXLEVEL];
-    const char *m = zn_member(x);
-    znode *y = l->header;
-    update[0] = y;
-    rank[0] = 0;
-    for (int i = l->level - 1; i >= 0; i--) {
-        rank[i] = i == l->level - 1 ? 0 : rank[i + 1];
-        while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) {
-            rank[i] += y->lv[i].span;
-            y = y->lv[i].fwd;
-        }
-        update[i] = y;
-    }
     int lvl = (int)x->level;
     if (lvl > l->level) {
         for (int i = l->level; i < lvl; i++) {
@@ -121,6 +109,44 @@ void zsl_insert(zsl *l, znode *x)
     l->length++;
 }
 
+void zsl_insert(zsl *l, znode *x)
+{
+    znode *update[ZSL_MAXLEVEL];
+    uint64_t rank[ZSL_MAXLEVEL];
+    const char *m = zn_member(x);
+    znode *y = l->header;
+    update[0] = y;
+    rank[0] = 0;
+    for (int i = l->level - 1; i >= 0; i--) {
+        rank[i] = i == l->level - 1 ? 0 : rank[i + 1];
+        while (y->lv[i].fwd && node_lt(y->lv[i].fwd, x->score, m, x->h.len)) {
+            rank[i] += y->lv[i].span;
+            y = y->lv[i].fwd;
+        }
+        update[i] = y;
+    }
+    insert_at(l, x, update, rank);
+}
+
+/* Unlinks x, update[i] being its predecessor on each level i (or the
+ * last node before it on levels above x's). */
+static void unlink_at(zsl *l, znode *x, znode **update)
+{
+    kvd_assert(update[0]->lv[0].fwd == x);
+    for (int i = 0; i < l->level; i++) {
+        if (update[i]->lv[i].fwd == x) {
+            update[i]->lv[i].span += x->lv[i].span - 1;
+            update[i]->lv[i].fwd = x->lv[i].fwd;
+        } else {
+            update[i]->lv[i].span -= 1;
+        }
+    }
+    if (x->lv[0].fwd) x->lv[0].fwd->back = x->back;
+    else l->tail = x->back;
+    while (l->level > 1 && !l->header->lv[l->level - 1].fwd) l->level--;
+    l->length--;
+}
+
 void zsl_unlink(zsl *l, znode *x)
 {
     znode *update[ZSL_MAXLEVEL];
@@ -137,30 +163,63 @@ void zsl_unlink(zsl *l, znode *x)
             update[i] = y;
         }
     }
-    kvd_assert(update[0]->lv[0].fwd == x);
-    for (int i = 0; i < l->level; i++) {
-        if (update[i]->lv[i].fwd == x) {
-            update[i]->lv[i].span += x->lv[i].span - 1;
-            update[i]->lv[i].fwd = x->lv[i].fwd;
-        } else {
-            update[i]->lv[i].span -= 1;
-        }
-    }
-    if (x->lv[0].fwd) x->lv[0].fwd->back = x->back;
-    else l->tail = x->back;
-    while (l->level > 1 && !l->header->lv[l->level - 1].fwd) l->level--;
-    l->length--;
+    unlink_at(l, x, update);
 }
 
+/* Moves x to score. Unless it keeps its place, it is unlinked and linked
+ * in again, which needs two searches from the top: for its old position
+ * and for its new one. They run in one loop, a step of each per turn, so
+ * that their cache misses (a node per step, in a list larger than the
+ * caches) are in flight together rather than one after the other. The
+ * second search sees x at its old score; its result is then corrected
+ * for x's removal: where it stopped at x it takes x's predecessor, and
+ * ranks past x drop by one. */
 void zsl_update_score(zsl *l, znode *x, double score)
 {
     if ((!x->back || x->back->score < score) && (!x->lv[0].fwd || x->lv[0].fwd->score > score)) {
         x->score = score;
         return;
     }
-    zsl_unlink(l, x);
+    znode *ud[ZSL_MAXLEVEL], *ui[ZSL_MAXLEVEL];
+    uint64_t rd[ZSL_MAXLEVEL], ri[ZSL_MAXLEVEL];
+    const char *m = zn_member(x);
+    size_t n = x->h.len;
+    double old = x->score;
+    znode *yd = l->header, *yi = l->header;
+    uint64_t a = 0, b = 0;
+    int top = l->level;
+    for (int i = top - 1; i >= 0; i--) {
+        for (;;) {
+            znode *nd = yd->lv[i].fwd, *ni = yi->lv[i].fwd;
+            bool sd = nd && node_lt(nd, old, m, n);
+            bool si = ni && node_lt(ni, score, m, n);
+            if (!sd && !si) break;
+            if (sd) {
+                a += yd->lv[i].span;
+                yd = nd;
+            }
+            if (si) {
+                b += yi->lv[i].span;
+                yi = ni;
+            }
+        }
+        ud[i] = yd;
+        rd[i] = a;
+        ui[i] = yi;
+        ri[i] = b;
+    }
+    uint64_t rx = rd[0] + 1; /* x's rank */
+    for (int i = 0; i < top; i++) {
+        if (ui[i] == x) {
+            ui[i] = ud[i];
+            ri[i] = rd[i];
+        } else if (ri[i] > rx) {
+            ri[i]--;
+        }
+    }
+    unlink_at(l, x, ud);
     x->score = score;
-    zsl_insert(l, x);
+    insert_at(l, x, ui, ri);
 }
 
 uint64_t zsl_rank(const zsl *l, const znode *x)
