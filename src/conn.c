@@ -702,10 +702,12 @@ static void deleg_wait(client *c)
             cmd_deleg_take(c, true);
             break;
         }
-        if (readable) { /* more input already: only the batch is awaited */
+        if (readable) { /* more input already (or the peer gone): only the batch is awaited */
             uint32_t w = DREQ_WAITING;
-            if (st == DREQ_ASLEEP || atomic_compare_exchange_strong(&r->state, &w, DREQ_ASLEEP))
-                util_futex_wait(&r->state, DREQ_ASLEEP, 1000);
+            if ((st == DREQ_ASLEEP || atomic_compare_exchange_strong(&r->state, &w, DREQ_ASLEEP)) &&
+                !util_futex_wait(&r->state, DREQ_ASLEEP, 1000) && cmd_deleg_take(c, false))
+                break; /* the backstop below: listed after the holder's last look, and nobody
+                        * took the lock since (a killed client's socket is readable at once) */
             continue;
         }
         struct pollfd pf[2] = {{c->fd, POLLIN, 0}, {r->efd, POLLIN, 0}};
