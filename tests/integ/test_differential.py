@@ -1173,6 +1173,9 @@ def client_states(server):
         line = d.cmd("CLIENT", "LIST", "ID", str(cid)).decode().split()
         out[name] = {k: v for k, v in (x.split("=", 1) for x in line) if k not in CLIENT_FIELDS_VARY}
         c.close()
+        # gone before the next state (and the TYPE listing below): the
+        # server notices a close when it next reads, after our next command
+        wait_for(lambda: d.cmd("CLIENT", "LIST", "ID", str(cid)) == b"", timeout=10, what="client %s gone" % name)
     # CLIENT LIST TYPE tells subscribers from the others
     s = server.conn()
     s.send(encode("SUBSCRIBE", "x"))
