@@ -919,6 +919,25 @@ void block_wait_retries(void)
     pthread_mutex_unlock(&reg_mu);
 }
 
+/* A connection thread about to exit: a move that took its tl_rwait over
+ * (retry_take) before block_wait_retries gave up on it still holds that
+ * address and decrements it when done (retry_release); the thread waits
+ * for that rather than leave the address to be written after its exit.
+ * Bounded too: a move takes no lock this thread holds, so it ends. */
+void block_thread_exit(void)
+{
+    if (atomic_load_explicit(&tl_rwait.pending, memory_order_relaxed) <= 0) return;
+    struct timespec ts = util_deadline(30000000);
+    pthread_mutex_lock(&reg_mu);
+    while (tl_rwait.pending > 0)
+        if (pthread_cond_timedwait(&retry_cv, &reg_mu, &ts) == ETIMEDOUT) {
+            log_warning("a connection thread exits with %d cross-shard moves still pending",
+                        (int)tl_rwait.pending);
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
+}
+
 /* A command that holds its keys' locks for its whole run (cmd.c): the
  * clients blocked on the keys it writes are served when it is done, still
  * under those locks, as Redis serves them after the command (its own

@@ -987,6 +987,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pool_mu);
         if (!next) break;
     }
+    block_thread_exit();
     pthread_cond_destroy(&w.cv);
     return NULL;
 }

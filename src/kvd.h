@@ -279,6 +279,7 @@ void block_serve_pending(struct client *c);
 bool block_call_begin(bool can);
 bool block_call_end(bool was);
 void block_wait_retries(void);
+void block_thread_exit(void);
 enum { REPLY_OFF = 1, REPLY_SKIP_NEXT = 2, REPLY_SKIP = 4 };
 void block_defer_begin(void);
 void block_defer_end(struct client *c);
