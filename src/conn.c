@@ -820,6 +820,7 @@ static void serve(client *c)
              * being handed to another thread, cmd.c) */
             if (c->reply_flags & REPLY_SKIP_NEXT) c->reply_flags = (uint8_t)((c->reply_flags & ~REPLY_SKIP_NEXT) | REPLY_SKIP);
             size_t reply_mark = c->obuf.len;
+            c->reply_keep = 0;
             cmd_dispatch(c);
             if (c->handed) deleg_wait(c);
             c->commands++;
@@ -844,6 +845,9 @@ static void serve(client *c)
                 fl = atomic_load_explicit(&c->flags, memory_order_relaxed);
             }
             if (c->reply_flags & (REPLY_OFF | REPLY_SKIP)) {
+                /* (but for (un)subscribe confirmations and the messages
+                 * taken before them: pushes, as Redis sends them) */
+                if (c->reply_keep > reply_mark) reply_mark = c->reply_keep;
                 if (c->obuf.len > reply_mark) c->obuf.len = reply_mark;
                 c->reply_flags &= (uint8_t)~REPLY_SKIP;
             }

@@ -769,6 +769,7 @@ bool scan_opts(struct client *c, int start, sv *pat, bool *use_pat, long long *c
 #define CLIENT_POLL (1 << 5)       /* wait in poll() on socket + wake fd (subscribers) */
 #define CLIENT_BLOCKED (1 << 6)    /* a blocking command is waiting (block.c) */
 #define CLIENT_NO_EVICT (1 << 7)   /* CLIENT NO-EVICT on: flag 'e' (for maxmemory-clients) */
+#define CLIENT_REPLY_OFF (1 << 8)  /* CLIENT REPLY OFF (reply_flags' REPLY_OFF, seen by other threads: MONITOR's feed) */
 
 /* A connection's batch handed to the holder of its shard's write lock
  * (delegation, cmd.c). Pushed on shard.dq by its owner; taken from there
@@ -827,6 +828,7 @@ typedef struct client {
     _Atomic int info_multi;    /* in MULTI: 1 + commands queued; 0 not (t_multi.c) */
     bool authenticated;
     uint8_t reply_flags;    /* CLIENT REPLY: REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP (conn.c) */
+    size_t reply_keep;      /* CLIENT REPLY OFF|SKIP: obuf bytes up to here are pushed (pub/sub), kept */
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
     size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */

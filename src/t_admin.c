@@ -51,6 +51,7 @@ static void monitor_push(client *m, void *ctx)
     int fl = atomic_load_explicit(&m->flags, memory_order_relaxed);
     if (!(fl & CLIENT_MONITOR) || (fl & CLIENT_CLOSE_ASAP)) return;
     f->found++;
+    if (fl & CLIENT_REPLY_OFF) return; /* as Redis: the feed is a reply, dropped while OFF */
     if (m->proto == PROTO_TEXT) {
         /* the text protocol shows a status line without its '+', one per line */
         char *t = malloc(f->len - 2);

@@ -548,6 +548,7 @@ static void reply_sub(client *c, const char *what, const char *p, size_t n, long
     if (p) reply_bulk(c, p, n);
     else reply_null(c);
     reply_int(c, count);
+    c->reply_keep = c->obuf.len; /* a push: sent under CLIENT REPLY OFF|SKIP too, as Redis */
 }
 
 static void subscribe_generic(client *c, int kind)

@@ -190,6 +190,8 @@ static void reset_command(client *c)
     c->name = NULL;
     pthread_mutex_unlock(&c->lock);
     c->authenticated = !have_password();
+    c->reply_flags = 0; /* CLIENT REPLY ON again: the +RESET goes out, as Redis */
+    atomic_fetch_and(&c->flags, ~CLIENT_REPLY_OFF);
     reply_status(c, "RESET");
 }
 
@@ -567,9 +569,11 @@ static void client_command(client *c)
          * command's, or all while OFF) */
         if (sv_eqci(c->argv[2], "on")) {
             c->reply_flags = 0;
+            atomic_fetch_and(&c->flags, ~CLIENT_REPLY_OFF);
             reply_ok(c);
         } else if (sv_eqci(c->argv[2], "off")) {
             c->reply_flags |= REPLY_OFF;
+            atomic_fetch_or(&c->flags, CLIENT_REPLY_OFF); /* a monitor's feed stops too */
         } else if (sv_eqci(c->argv[2], "skip")) {
             if (!(c->reply_flags & REPLY_OFF)) c->reply_flags |= REPLY_SKIP_NEXT;
         } else {

@@ -1,9 +1,11 @@
 """Connection and server commands: PING, HELLO/RESP3, AUTH, CLIENT, COMMAND,
 INFO, CONFIG, TIME."""
 
+import re
+import socket
 import time
 
-from harness import (Err, Status, OK, PONG, RespMap, Verbatim, fresh_server, kvd_only,
+from harness import (Err, Status, OK, PONG, RespMap, Verbatim, encode, fresh_server, kvd_only,
                      parse_info, skip, wait_for, is_redis)
 
 NOT_INT = Err(b"ERR value is not an integer or out of range")
@@ -240,6 +242,54 @@ def test_client_reply(srv):
     assert c.cmd("CLIENT", "LIST", "ID", "0", "-1") == b""
     assert c.cmd("CLIENT", "LIST", "ID", "x") == Err(b"ERR Invalid client ID")
     assert c.cmd("CLIENT", "REPLY") == Err(b"ERR wrong number of arguments for 'client|reply' command")
+
+
+def test_client_reply_keeps_pushes(srv):
+    """Under CLIENT REPLY OFF or SKIP, Redis still sends what is pushed:
+    (un)subscribe confirmations and messages, in both protocols; RESET
+    turns replies on again (its +RESET goes out); a monitor's feed is a
+    reply, dropped while OFF. kvd dropped the confirmations, the +RESET
+    and the messages taken during a SUBSCRIBE, and fed the monitor."""
+    def run(pre, seq):
+        a, b = srv.conn(), srv.conn()
+        try:
+            if pre:
+                assert a.cmd(*pre) is not None
+            for cm in seq:
+                a.send(encode(*cm.split()))
+            time.sleep(0.2)  # (a's commands are in)
+            assert isinstance(b.cmd("PUBLISH", "ch", "hello"), int)
+            assert b.cmd("SET", "k", "v") == OK
+            a.sock.settimeout(0.3)
+            out = b""
+            try:
+                while True:
+                    d = a.sock.recv(65536)
+                    if not d:
+                        break
+                    out += d
+            except socket.timeout:
+                pass
+            return re.sub(rb"\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\]", b"+T", a.buf + out)
+        finally:
+            a.close()
+            b.close()
+
+    sub = b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    msg = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+    assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE ch"]) == sub + msg
+    assert run(None, ["CLIENT REPLY SKIP", "SUBSCRIBE ch", "PING"]) == sub + b"*2\r\n$4\r\npong\r\n$0\r\n\r\n" + msg
+    assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE ch", "UNSUBSCRIBE ch"]) == \
+        sub + b"*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n"
+    assert run(None, ["CLIENT REPLY OFF", "UNSUBSCRIBE"]) == b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+    assert run(None, ["CLIENT REPLY OFF", "SSUBSCRIBE ch"]) == b"*3\r\n$10\r\nssubscribe\r\n$2\r\nch\r\n:1\r\n"
+    assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE", "PING"]) == b""  # (errors are replies)
+    assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE ch", "RESET"]) == sub + b"+RESET\r\n"
+    assert run(["HELLO", "3"], ["CLIENT REPLY OFF", "SUBSCRIBE ch"]) == \
+        b">3" + sub[2:] + b">3" + msg[2:]
+    assert run(None, ["CLIENT REPLY OFF", "MONITOR"]) == b""
+    assert run(None, ["MONITOR", "CLIENT REPLY OFF"]) == b"+OK\r\n"
+    assert run(None, ["MONITOR"]) == b'+OK\r\n+T "PUBLISH" "ch" "hello"\r\n+T "SET" "k" "v"\r\n'
 
 
 def test_client_info_list(srv):
