@@ -472,9 +472,24 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
     }
     case T_MEM: {
         bool big;
+        bool pct_ok = strcmp(d->name, "maxmemory-clients") == 0; /* also "<n>%", as Redis */
+        size_t vl = strlen(value);
+        if (pct_ok && vl > 1 && value[vl - 1] == '%') {
+            if (!util_str2ll(value, vl - 1, &ll) || ll < 0) {
+                snprintf(err, errlen, "argument must be a memory or percent value");
+                return -1;
+            }
+            if (ll > 100) {
+                snprintf(err, errlen, "percentage argument must be less or equal to 100");
+                return -1;
+            }
+            snprintf(canon, sizeof canon, ll ? "%lld%%" : "%lld", ll);
+            norm = strdup(canon);
+            break;
+        }
         if (!parse_mem2(value, &ll, &big)) {
             if (big) snprintf(err, errlen, "argument must be between %lld and %lld inclusive", d->min, d->max);
-            else snprintf(err, errlen, "argument must be a memory value");
+            else snprintf(err, errlen, pct_ok ? "argument must be a memory or percent value" : "argument must be a memory value");
             return -1;
         }
     }
@@ -487,7 +502,10 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
             snprintf(err, errlen, "argument must be a power of two");
             return -1;
         }
-        if (d->type == T_MEM) {
+        /* values Redis takes and then clamps (CONFIG GET shows the clamped one) */
+        if (strcmp(d->name, "hz") == 0) ll = ll < 1 ? 1 : ll > 500 ? 500 : ll;
+        if (strcmp(d->name, "repl-backlog-size") == 0 && ll < 16384) ll = 16384;
+        if (d->type == T_MEM || strcmp(d->name, "hz") == 0) {
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%lld", ll);
             norm = strdup(tmp);
@@ -561,8 +579,10 @@ static int dir_set(directive *d, const char *value, bool apply, char *err, size_
         }
         if (strcmp(d->name, "client-output-buffer-limit") == 0) {
             /* merge the classes given into the current three, then let
-             * t_pubsub.c check and take the pubsub class */
-            norm = merge_obuf_limits(d->sval ? d->sval : d->def, value, err, errlen);
+             * t_pubsub.c check and take the pubsub class (an empty value
+             * changes nothing, as in Redis) */
+            norm = merge_obuf_limits(d->sval ? d->sval : d->def, value[0] ? value : d->sval ? d->sval : d->def,
+                                     err, errlen);
             if (!norm) return -1;
             if (pubsub_output_limit_config(norm, apply, canon, sizeof canon, err, errlen) != 0) {
                 free(norm);

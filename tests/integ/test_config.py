@@ -241,6 +241,39 @@ def test_config_set_units_and_atomicity(srv):
         c.cmd("CONFIG", "SET", "maxmemory", "0", "hz", "10", "save", "", "loglevel", "notice")
 
 
+def test_config_set_clamps_and_percent_as_redis(srv):
+    """What Redis takes and clamps, or takes as a percentage: hz within
+    1..500, repl-backlog-size at least 16 KB, maxmemory-clients as <n>%
+    (0..100), an empty client-output-buffer-limit changing nothing. kvd
+    kept hz 0 and 65536 and a 1-byte backlog as given, refused "5%" and
+    the empty limit."""
+    c = srv.conn()
+    pre = "ERR CONFIG SET failed (possibly related to argument '%s') - "
+    try:
+        for v, shown in [("0", b"1"), ("501", b"500"), ("500", b"500"), ("1", b"1")]:
+            assert c.cmd("CONFIG", "SET", "hz", v) == OK
+            assert cfg(c, "hz") == {b"hz": shown}
+        for v, shown in [("1", b"16384"), ("1k", b"16384"), ("16385", b"16385")]:
+            assert c.cmd("CONFIG", "SET", "repl-backlog-size", v) == OK
+            assert cfg(c, "repl-backlog-size") == {b"repl-backlog-size": shown}
+        for v, shown in [("5%", b"5%"), ("100%", b"100%"), ("0%", b"0"), ("1gb", b"1073741824")]:
+            assert c.cmd("CONFIG", "SET", "maxmemory-clients", v) == OK
+            assert cfg(c, "maxmemory-clients") == {b"maxmemory-clients": shown}
+        assert c.cmd("CONFIG", "SET", "maxmemory-clients", "101%") == \
+            Err((pre % "maxmemory-clients").encode() + b"percentage argument must be less or equal to 100")
+        for v in ["-5%", "abc%", "%", "5.5%", "05%", "abc", "-1"]:
+            assert c.cmd("CONFIG", "SET", "maxmemory-clients", v) == \
+                Err((pre % "maxmemory-clients").encode() + b"argument must be a memory or percent value"), v
+        assert cfg(c, "maxmemory-clients") == {b"maxmemory-clients": b"1073741824"}
+        before = cfg(c, "client-output-buffer-limit")
+        assert c.cmd("CONFIG", "SET", "client-output-buffer-limit", "") == OK
+        assert cfg(c, "client-output-buffer-limit") == before
+        assert c.cmd("CONFIG", "SET", "client-output-buffer-limit", " ") == \
+            Err((pre % "client-output-buffer-limit").encode() + b"Wrong number of arguments in buffer limit configuration.")
+    finally:
+        c.cmd("CONFIG", "SET", "hz", "10", "repl-backlog-size", "1mb", "maxmemory-clients", "0")
+
+
 PROTECTED = ["dir", "dbfilename"]  # immutable in Redis 7.0 but protected in kvd: logfile pidfile appenddirname
 
 
