@@ -53,7 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AOF_VERSION 1
+#define AOF_VERSION 2     /* 2: a sorted set's state record says its encoding (t_zset.c, snapshot version 5) */
+#define AOF_VERSION_MIN 1 /* the oldest version replay reads (1's records are 2's, all sets format 0) */
 #define SEG_MAGIC "KVDAOF1\n"
 #define SEG_HDR_LEN 32
 #define UNIT_MARKER 0x4b565255u /* "URVK" little-endian */
@@ -1100,7 +1101,7 @@ static int manifest_read(char *err, size_t errlen)
         long long b;
         int ver;
         if (lineno == 1) {
-            if (sscanf(line, "kvd-aof-manifest %d", &ver) != 1 || ver != AOF_VERSION) {
+            if (sscanf(line, "kvd-aof-manifest %d", &ver) != 1 || ver < AOF_VERSION_MIN || ver > AOF_VERSION) {
                 snprintf(err, errlen, "AOF manifest '%s': unknown format on line 1", path);
                 rc = -1;
                 break;
@@ -1629,7 +1630,7 @@ static int check_seg_header(const char *base, size_t size, uint64_t *seq, uint64
         *why = "not a kvd AOF segment (bad magic)";
         return -1;
     }
-    if (dec_u32(base + 8) != AOF_VERSION) {
+    if (dec_u32(base + 8) < AOF_VERSION_MIN || dec_u32(base + 8) > AOF_VERSION) {
         *why = "unknown AOF format version";
         return -1;
     }

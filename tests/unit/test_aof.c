@@ -362,6 +362,52 @@ START_TEST(test_truncated_tail)
 }
 END_TEST
 
+/* Segment and manifest versions: 1 (before sorted sets' state records said
+ * their encoding) and 2 replay; 3 is refused, naming the segment. */
+START_TEST(test_versions_read)
+{
+    client *c = mkclient();
+    for (int i = 0; i < 4; i++) run(c, "INCR", "n", NULL);
+    aof_wait_all();
+    aof_stop();
+    char path[512];
+    seg_file(0, path, sizeof path);
+    size_t n, mn;
+    char *p = slurp(path, &n);
+    char *m = slurp("aofdir/t.aof.manifest", &mn);
+    ck_assert(mn > 19 && memcmp(m, "kvd-aof-manifest 2\n", 19) == 0);
+    for (unsigned v = 1; v <= 3; v++) {
+        p[8] = (char)v; /* version, then the header's CRC (bytes 0-11 and 16-31) */
+        uint32_t crc = (uint32_t)util_crc64(util_crc64(0, p, 12), p + 16, 16);
+        for (int i = 0; i < 4; i++) p[12 + i] = (char)(crc >> (8 * i));
+        spit(path, p, n);
+        m[17] = (char)('0' + (v < 3 ? v : 2));
+        spit("aofdir/t.aof.manifest", m, mn);
+        flush_all();
+        char err[512];
+        uint64_t max = 0;
+        int r = aof_replay(NULL, &max, err, sizeof err);
+        if (v < 3) {
+            ck_assert_msg(r == 0, "version %u: %s", v, err);
+            ck_assert(has(0, "n", "4"));
+        } else {
+            ck_assert_int_eq(r, -1);
+            ck_assert_msg(strstr(err, "unknown AOF format version") && strstr(err, ".seg"), "%s", err);
+        }
+    }
+    m[17] = '3';
+    spit("aofdir/t.aof.manifest", m, mn);
+    flush_all();
+    char err[512];
+    uint64_t max = 0;
+    ck_assert_int_eq(aof_replay(NULL, &max, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "unknown format on line 1"), "%s", err);
+    free(p);
+    free(m);
+    freeclient(c);
+}
+END_TEST
+
 START_TEST(test_every_flipped_byte_refused)
 {
     client *c = mkclient();
@@ -490,6 +536,7 @@ Suite *make_suite_aof(void)
     tcase_add_test(tc, test_snapshot_marks_exactly_once);
     tcase_add_test(tc, test_half_seen_multishard_write);
     tcase_add_test(tc, test_truncated_tail);
+    tcase_add_test(tc, test_versions_read);
     tcase_add_test(tc, test_every_flipped_byte_refused);
     tcase_add_test(tc, test_write_fault_nothing_lost);
     tcase_add_test(tc, test_group_commit_threads);
