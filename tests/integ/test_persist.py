@@ -89,7 +89,9 @@ def test_snapshot_holds_a_shard_lock_one_slice_at_a_time(srv):
     """INFO persistence's snapshot_last_lock_max_ms: -1 before any
     snapshot, then the longest time the last one held a shard's lock. One
     shard of 200,000 keys is saved in ~100 slices: no hold comes near the
-    whole save's time."""
+    whole save's time. Up to three saves: on a busy machine the snapshot
+    thread can be preempted in the middle of one slice for tens of ms (a
+    save holding the lock throughout fails all three)."""
     p = Proc("--save", "", "--shards", "1").start()
     try:
         c = p.conn()
@@ -98,12 +100,19 @@ def test_snapshot_holds_a_shard_lock_one_slice_at_a_time(srv):
         for base in range(0, n, step):
             c.send(b"".join(encode("SET", "key:%d" % i, "v%d" % i) for i in range(base, base + step)))
             c.read_replies(step, timeout=60)
-        t0 = time.monotonic()
-        assert c.cmd("BGSAVE") == Status(b"Background saving started")
-        wait_info(c, "rdb_bgsave_in_progress", "0")
-        total_ms = (time.monotonic() - t0) * 1000
-        held = float(info(c)["snapshot_last_lock_max_ms"])
-        assert 0 <= held < total_ms / 4, (held, total_ms)
+        seen = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert c.cmd("BGSAVE") == Status(b"Background saving started")
+            wait_info(c, "rdb_bgsave_in_progress", "0")
+            total_ms = (time.monotonic() - t0) * 1000
+            held = float(info(c)["snapshot_last_lock_max_ms"])
+            assert held >= 0, held
+            seen.append((held, total_ms))
+            if held < total_ms / 4:
+                break
+        else:
+            raise AssertionError("a shard's lock held a quarter of the save or more, three times: %r" % seen)
         assert c.cmd("DBSIZE") == n
     finally:
         p.cleanup()
