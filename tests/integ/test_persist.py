@@ -207,6 +207,43 @@ def test_aof_replays_lex_ranges_over_mixed_scores(srv):
         p.cleanup()
 
 
+def test_sorted_set_encoding_survives_restart(srv):
+    """A small sorted set that became a skip list stays one across a
+    snapshot and a restart, so a zero score added after the snapshot keeps
+    its sign as it did before the restart (packed, -0 is stored as 0, in
+    Redis too). kvd repacked it at load: CI saw ZSCORE -0 turn into 0
+    after kill -9 (test_replay_restores_concurrent_streams). Both ways:
+    through the AOF replayed over a compaction snapshot, and through a
+    snapshot alone; a COPY across shards logs the set's state."""
+    for aof in (["--appendonly", "yes", "--appendfsync", "always"], ["--appendonly", "no"]):
+        p = Proc("--save", "", *aof, "--zset-max-listpack-entries", "2").start()
+        try:
+            c = p.conn()
+            assert c.cmd("ZADD", "k", "1", "a", "2", "b", "3", "c") == 3
+            assert c.cmd("ZREM", "k", "c", "b") == 2  # one member left, still a skip list
+            assert c.cmd("OBJECT", "ENCODING", "k") == b"skiplist"
+            if aof[1] == "yes":
+                assert c.cmd("BGREWRITEAOF") is not None
+                wait_info(c, "aof_rewrite_in_progress", "0")
+                assert c.cmd("ZADD", "k", "-0", "z") == 1
+                assert c.cmd("COPY", "k", "k2") == 1
+            else:
+                assert c.cmd("ZADD", "k", "-0", "z") == 1
+                assert c.cmd("SAVE") == OK
+            assert c.cmd("ZSCORE", "k", "z") == b"-0"
+            p.kill9()
+            p.start()
+            c = p.conn()
+            assert c.cmd("OBJECT", "ENCODING", "k") == b"skiplist", aof
+            assert c.cmd("ZSCORE", "k", "z") == b"-0", aof
+            assert c.cmd("ZADD", "k", "-0", "y") == 1
+            assert c.cmd("ZSCORE", "k", "y") == b"-0", aof
+            if aof[1] == "yes":
+                assert c.cmd("ZSCORE", "k2", "z") == b"-0"
+        finally:
+            p.cleanup()
+
+
 def test_aof_restart_and_truncated_tail(srv):
     p = Proc("--save", "", "--appendonly", "yes", "--appendfsync", "always").start()
     try:
