@@ -120,7 +120,17 @@ typedef struct rwait {
     _Atomic int pending; /* read by its thread without reg_mu */
 } rwait;
 static pthread_cond_t retry_cv = PTHREAD_COND_INITIALIZER;
-static _Thread_local rwait tl_rwait;
+static _Thread_local rwait *tl_rw; /* allocated at its first use; see block_thread_exit */
+
+/* This thread's counter (reg_mu held). */
+static rwait *my_rwait(void)
+{
+    if (!tl_rw) {
+        tl_rw = calloc(1, sizeof *tl_rw);
+        if (!tl_rw) abort();
+    }
+    return tl_rw;
+}
 static _Thread_local bool tl_can_wait; /* inside a command that will wait */
 static bkey **reg_table;
 static size_t reg_size, reg_count;
@@ -224,7 +234,7 @@ static _Thread_local struct watchers *tl_inherit;
  * here) will wait for st's move. reg_mu held. */
 static void retry_watch(bstate *st)
 {
-    if (tl_can_wait) watch_add(st, &tl_rwait);
+    if (tl_can_wait) watch_add(st, my_rwait());
     if (tl_inherit)
         for (int i = 0; i < tl_inherit->n; i++) watch_add(st, tl_inherit->w[i]);
 }
@@ -895,47 +905,57 @@ bool block_call_begin(bool can)
 bool block_call_end(bool was)
 {
     tl_can_wait = was;
-    return atomic_load_explicit(&tl_rwait.pending, memory_order_relaxed) > 0;
+    return tl_rw && atomic_load_explicit(&tl_rw->pending, memory_order_relaxed) > 0;
+}
+
+/* Unlists this thread's counter from the registered waiters that would
+ * decrement it when their moves end (reg_mu held). */
+static void unwatch_all(rwait *w)
+{
+    for (bstate *st = reg_all; st; st = st->anext)
+        for (int i = 0; i < st->nwatch; i++)
+            if (st->watch[i] == w) {
+                st->watch[i] = st->watch[--st->nwatch];
+                w->pending--;
+                break;
+            }
 }
 
 /* Waits (no lock held) until the moves block_call_end reported are done;
  * bounded, as a safety net: after 2 s the reply goes out anyway. */
 void block_wait_retries(void)
 {
+    if (!tl_rw) return;
     struct timespec ts = util_deadline(2000000);
     pthread_mutex_lock(&reg_mu);
-    while (tl_rwait.pending > 0)
+    while (tl_rw->pending > 0)
         if (pthread_cond_timedwait(&retry_cv, &reg_mu, &ts) == ETIMEDOUT) {
-            /* give up on them: no waiter keeps a pointer to us */
-            for (bstate *st = reg_all; st; st = st->anext)
-                for (int i = 0; i < st->nwatch; i++)
-                    if (st->watch[i] == &tl_rwait) {
-                        st->watch[i] = st->watch[--st->nwatch];
-                        tl_rwait.pending--;
-                        break;
-                    }
+            unwatch_all(tl_rw); /* give up on them (a move under way still counts down) */
             break;
         }
     pthread_mutex_unlock(&reg_mu);
 }
 
-/* A connection thread about to exit: a move that took its tl_rwait over
- * (retry_take) before block_wait_retries gave up on it still holds that
- * address and decrements it when done (retry_release); the thread waits
- * for that rather than leave the address to be written after its exit.
- * Bounded too: a move takes no lock this thread holds, so it ends. */
+/* A connection thread about to exit. Moves may still hold its counter's
+ * address: a move under way took it over (retry_take) and counts it down
+ * when done, possibly after block_wait_retries gave up. The counter lives
+ * on the heap for that: the thread unlists it, waits a while for the
+ * moves under way, and frees it only at zero; otherwise it is left
+ * allocated (a few bytes, logged) for the moves to count down. */
 void block_thread_exit(void)
 {
-    if (atomic_load_explicit(&tl_rwait.pending, memory_order_relaxed) <= 0) return;
+    rwait *w = tl_rw;
+    if (!w) return;
+    tl_rw = NULL;
     struct timespec ts = util_deadline(30000000);
     pthread_mutex_lock(&reg_mu);
-    while (tl_rwait.pending > 0)
-        if (pthread_cond_timedwait(&retry_cv, &reg_mu, &ts) == ETIMEDOUT) {
-            log_warning("a connection thread exits with %d cross-shard moves still pending",
-                        (int)tl_rwait.pending);
-            break;
-        }
+    unwatch_all(w);
+    while (w->pending > 0)
+        if (pthread_cond_timedwait(&retry_cv, &reg_mu, &ts) == ETIMEDOUT) break;
+    int left = w->pending;
     pthread_mutex_unlock(&reg_mu);
+    if (left > 0) log_warning("a connection thread exits with %d cross-shard moves still under way", left);
+    else free(w);
 }
 
 /* A command that holds its keys' locks for its whole run (cmd.c): the
