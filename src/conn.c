@@ -820,7 +820,7 @@ static void serve(client *c)
              * being handed to another thread, cmd.c) */
             if (c->reply_flags & REPLY_SKIP_NEXT) c->reply_flags = (uint8_t)((c->reply_flags & ~REPLY_SKIP_NEXT) | REPLY_SKIP);
             size_t reply_mark = c->obuf.len;
-            c->reply_keep = 0;
+            c->reply_keep = reply_mark; /* (pushes kept past it: t_pubsub.c) */
             cmd_dispatch(c);
             if (c->handed) deleg_wait(c);
             c->commands++;

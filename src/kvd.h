@@ -828,7 +828,7 @@ typedef struct client {
     _Atomic int info_multi;    /* in MULTI: 1 + commands queued; 0 not (t_multi.c) */
     bool authenticated;
     uint8_t reply_flags;    /* CLIENT REPLY: REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP (conn.c) */
-    size_t reply_keep;      /* CLIENT REPLY OFF|SKIP: obuf bytes up to here are pushed (pub/sub), kept */
+    size_t reply_keep;      /* CLIENT REPLY OFF|SKIP: obuf bytes up to here are kept (pub/sub pushes, t_pubsub.c) */
     int64_t obuf_soft_since;   /* ms (monotonic) output passed the soft limit, 0 not (conn.c) */
     size_t text_nodes;         /* text protocol: nodes in the reply being built (text.c) */
     int resp_nest;          /* text: depth of open aggregates */
@@ -1187,6 +1187,7 @@ extern _Atomic bool aof_on;          /* appendonly active: records are logged */
 #define SNAP_VERSION_MIN 4 /* the oldest version the loader reads */
 typedef struct snap_info {
     uint32_t dbs, shards;       /* as written */
+    uint32_t version;           /* the file's format version (reader) */
     uint64_t *marks;            /* [dbs * shards] last LSN per shard (malloc'd) */
     uint64_t lsn_start, lsn_end;/* global LSN when the snapshot began / ended */
     uint64_t aof_seq;           /* first AOF segment needed on top, 0 none */

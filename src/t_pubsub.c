@@ -541,14 +541,31 @@ static void take_async(client *c)
 static const char *const sub_names[3] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_names[3] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
-static void reply_sub(client *c, const char *what, const char *p, size_t n, long count)
+/* Under CLIENT REPLY OFF|SKIP what a command replies is dropped (conn.c
+ * cuts the buffer back to c->reply_keep after it), but Redis still sends
+ * what it pushes: (un)subscribe confirmations and the messages taken
+ * before them. The bytes from start on are such pushes: they move down to
+ * reply_keep, over the command's dropped replies before them (an EXEC's
+ * header and earlier results), and reply_keep passes them. */
+static void keep_push(client *c, size_t start)
+{
+    if (!(c->reply_flags & (REPLY_OFF | REPLY_SKIP))) return;
+    size_t n = c->obuf.len - start;
+    if (c->proto != PROTO_TEXT && start > c->reply_keep) {
+        memmove(c->obuf.p + c->reply_keep, c->obuf.p + start, n);
+        c->obuf.len = c->reply_keep + n;
+    }
+    c->reply_keep = c->obuf.len;
+}
+
+static void reply_sub(client *c, const char *what, const char *p, size_t n, long count, size_t start)
 {
     reply_push(c, 3);
     reply_bulk_cstr(c, what);
     if (p) reply_bulk(c, p, n);
     else reply_null(c);
     reply_int(c, count);
-    c->reply_keep = c->obuf.len; /* a push: sent under CLIENT REPLY OFF|SKIP too, as Redis */
+    keep_push(c, start);
 }
 
 static void subscribe_generic(client *c, int kind)
@@ -558,9 +575,10 @@ static void subscribe_generic(client *c, int kind)
         pthread_rwlock_wrlock(&reg_lock);
         sub_add(c, ps, kind, c->argv[j]);
         int count = ps_count(ps, kind);
+        size_t start = c->obuf.len;
         take_async(c); /* messages published before this reply go first */
         pthread_rwlock_unlock(&reg_lock);
-        reply_sub(c, sub_names[kind], c->argv[j].p, c->argv[j].n, count);
+        reply_sub(c, sub_names[kind], c->argv[j].p, c->argv[j].n, count, start);
     }
     set_poll(c, ps);
 }
@@ -570,7 +588,7 @@ static void unsubscribe_generic(client *c, int kind)
     psstate *ps = c->ext[1];
     if (c->argc == 1) {
         if (!ps || ps->n[kind] == 0) {
-            reply_sub(c, unsub_names[kind], NULL, 0, ps_count(ps, kind));
+            reply_sub(c, unsub_names[kind], NULL, 0, ps_count(ps, kind), c->obuf.len);
             return;
         }
         while (ps->n[kind] > 0) {
@@ -585,9 +603,10 @@ static void unsubscribe_generic(client *c, int kind)
             memcpy(name, p->name, n);
             sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            size_t start = c->obuf.len;
             take_async(c);
             pthread_rwlock_unlock(&reg_lock);
-            reply_sub(c, unsub_names[kind], name, n, count);
+            reply_sub(c, unsub_names[kind], name, n, count, start);
             if (name != tmp) free(name);
         }
     } else {
@@ -596,9 +615,10 @@ static void unsubscribe_generic(client *c, int kind)
             int i = sub_index(ps, kind, c->argv[j]);
             if (i >= 0) sub_remove_at(c, ps, kind, i);
             int count = ps_count(ps, kind);
+            size_t start = c->obuf.len;
             take_async(c);
             pthread_rwlock_unlock(&reg_lock);
-            reply_sub(c, unsub_names[kind], c->argv[j].p, c->argv[j].n, count);
+            reply_sub(c, unsub_names[kind], c->argv[j].p, c->argv[j].n, count, start);
         }
     }
     if (ps) set_poll(c, ps);

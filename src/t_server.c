@@ -190,7 +190,8 @@ static void reset_command(client *c)
     c->name = NULL;
     pthread_mutex_unlock(&c->lock);
     c->authenticated = !have_password();
-    c->reply_flags = 0; /* CLIENT REPLY ON again: the +RESET goes out, as Redis */
+    c->reply_flags &= REPLY_SKIP; /* CLIENT REPLY ON again, as Redis (but a RESET skipped
+                                   * by CLIENT REPLY SKIP answers nothing) */
     atomic_fetch_and(&c->flags, ~CLIENT_REPLY_OFF);
     reply_status(c, "RESET");
 }
@@ -566,12 +567,16 @@ static void client_command(client *c)
         reply_ok(c);
     } else if (sv_eqci(sub, "reply")) {
         /* OFF and SKIP answer nothing; conn.c drops the replies (a skipped
-         * command's, or all while OFF) */
+         * command's, or all while OFF) past c->reply_keep. Inside EXEC the
+         * mode changes between replies, as in Redis: OFF keeps what was
+         * replied before it, ON drops what was replied since (but pushes) */
         if (sv_eqci(c->argv[2], "on")) {
-            c->reply_flags = 0;
+            if (c->reply_flags & (REPLY_OFF | REPLY_SKIP)) c->obuf.len = c->reply_keep;
+            c->reply_flags &= (uint8_t)~(REPLY_OFF | REPLY_SKIP); /* (a SKIP to come stays, as Redis) */
             atomic_fetch_and(&c->flags, ~CLIENT_REPLY_OFF);
             reply_ok(c);
         } else if (sv_eqci(c->argv[2], "off")) {
+            if (!(c->reply_flags & (REPLY_OFF | REPLY_SKIP))) c->reply_keep = c->obuf.len;
             c->reply_flags |= REPLY_OFF;
             atomic_fetch_or(&c->flags, CLIENT_REPLY_OFF); /* a monitor's feed stops too */
         } else if (sv_eqci(c->argv[2], "skip")) {

@@ -246,31 +246,44 @@ def test_client_reply(srv):
 
 def test_client_reply_keeps_pushes(srv):
     """Under CLIENT REPLY OFF or SKIP, Redis still sends what is pushed:
-    (un)subscribe confirmations and messages, in both protocols; RESET
-    turns replies on again (its +RESET goes out); a monitor's feed is a
+    (un)subscribe confirmations and messages, in both protocols, also from
+    inside EXEC (without the EXEC's own reply); RESET turns replies on
+    again (its +RESET goes out) but leaves a SKIP it is subject to; inside
+    EXEC, OFF and ON take effect between replies; a monitor's feed is a
     reply, dropped while OFF. kvd dropped the confirmations, the +RESET
     and the messages taken during a SUBSCRIBE, and fed the monitor."""
+    def last_cmd(cm):
+        w = cm.lower().split()
+        return w[0] + "|" + w[1] if w[0] == "client" else w[0]
+
     def run(pre, seq):
         a, b = srv.conn(), srv.conn()
         try:
+            aid = a.cmd("CLIENT", "ID")
             if pre:
                 assert a.cmd(*pre) is not None
             for cm in seq:
                 a.send(encode(*cm.split()))
-            time.sleep(0.2)  # (a's commands are in)
+            # a's commands have run once CLIENT LIST shows its last one
+            want = b" cmd=%s " % last_cmd(seq[-1]).encode()
+            wait_for(lambda: want in b.cmd("CLIENT", "LIST", "ID", str(aid)), 10, what="a's commands run")
             assert isinstance(b.cmd("PUBLISH", "ch", "hello"), int)
             assert b.cmd("SET", "k", "v") == OK
-            a.sock.settimeout(0.3)
-            out = b""
-            try:
-                while True:
+            # RESET answers in every state, after what was sent before it
+            a.send(encode("RESET"))
+            out = a.buf
+            deadline = time.monotonic() + 10
+            a.sock.settimeout(1)
+            while not out.endswith(b"+RESET\r\n") and time.monotonic() < deadline:
+                try:
                     d = a.sock.recv(65536)
-                    if not d:
-                        break
-                    out += d
-            except socket.timeout:
-                pass
-            return re.sub(rb"\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\]", b"+T", a.buf + out)
+                except socket.timeout:
+                    continue
+                if not d:
+                    break
+                out += d
+            assert out.endswith(b"+RESET\r\n"), out
+            return re.sub(rb"\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\]", b"+T", out[:-len(b"+RESET\r\n")])
         finally:
             a.close()
             b.close()
@@ -285,8 +298,14 @@ def test_client_reply_keeps_pushes(srv):
     assert run(None, ["CLIENT REPLY OFF", "SSUBSCRIBE ch"]) == b"*3\r\n$10\r\nssubscribe\r\n$2\r\nch\r\n:1\r\n"
     assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE", "PING"]) == b""  # (errors are replies)
     assert run(None, ["CLIENT REPLY OFF", "SUBSCRIBE ch", "RESET"]) == sub + b"+RESET\r\n"
+    assert run(None, ["CLIENT REPLY SKIP", "RESET", "PING"]) == b"+PONG\r\n"
     assert run(["HELLO", "3"], ["CLIENT REPLY OFF", "SUBSCRIBE ch"]) == \
         b">3" + sub[2:] + b">3" + msg[2:]
+    assert run(None, ["CLIENT REPLY OFF", "MULTI", "SET a 1", "SUBSCRIBE ch", "EXEC"]) == sub + msg
+    assert run(None, ["MULTI", "CLIENT REPLY OFF", "SUBSCRIBE ch", "GET a", "EXEC"]) == \
+        b"+OK\r\n" + b"+QUEUED\r\n" * 3 + b"*3\r\n" + sub + msg
+    assert run(None, ["MULTI", "CLIENT REPLY OFF", "SET a 1", "CLIENT REPLY ON", "GET a", "EXEC"]) == \
+        b"+OK\r\n" + b"+QUEUED\r\n" * 4 + b"*4\r\n+OK\r\n$1\r\n1\r\n"
     assert run(None, ["CLIENT REPLY OFF", "MONITOR"]) == b""
     assert run(None, ["MONITOR", "CLIENT REPLY OFF"]) == b"+OK\r\n"
     assert run(None, ["MONITOR"]) == b'+OK\r\n+T "PUBLISH" "ch" "hello"\r\n+T "SET" "k" "v"\r\n'
