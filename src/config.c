@@ -114,7 +114,7 @@ static directive dirs[] = {
     /* store */
     {"shards", NULL, T_INT, F_IMMUTABLE | F_POW2, &cfg.shards, 1, 65536, "64", NULL, NULL, 0},
     {"databases", NULL, T_INT, F_IMMUTABLE, &cfg.databases, 1, 1000000, "16", NULL, NULL, 0},
-    {"hz", NULL, T_INT, 0, &cfg.hz, 0, INT_MAX, "10", NULL, NULL, 0}, /* used within 1..500, as Redis */
+    {"hz", NULL, T_INT, 0, &cfg.hz, 0, INT_MAX, "10", NULL, NULL, 0}, /* kept within 1..500 (dir_set), as Redis */
     {"active-expire-effort", NULL, T_INT, 0, &cfg.active_expire_effort, 1, 10, "1", NULL, NULL, 0},
     {"maxmemory", NULL, T_MEM, 0, &cfg.maxmemory, 0, LLMAX, "0", NULL, NULL, 0},
     {"maxmemory-policy", NULL, T_ENUM, 0, NULL, 0, 0, "noeviction", e_policy, NULL, 0},

@@ -734,7 +734,7 @@ int persist_cli(int argc, char **argv)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&ct));
         printf("snapshot '%s': format version %d, written %s, %u databases x %u shards, "
                "AOF segment %llu, LSN %llu\n",
-               argv[2], SNAP_VERSION, when, si.dbs, si.shards, (unsigned long long)si.aof_seq,
+               argv[2], (int)si.version, when, si.dbs, si.shards, (unsigned long long)si.aof_seq,
                (unsigned long long)si.lsn_start);
         printf("snapshot '%s': %llu keys (%llu already expired), %llu bytes, checksums ok: valid\n", argv[2],
                (unsigned long long)si.keys, (unsigned long long)si.expired, (unsigned long long)si.bytes);

@@ -934,6 +934,7 @@ int snapshot_read(const char *path, int mode, snap_info *si, char *err, size_t e
         bad(&r, base + 12, "unknown header flags");
         goto out;
     }
+    si->version = version;
     si->dbs = dec_u32(base + 16);
     si->shards = dec_u32(base + 20);
     si->created_ms = (int64_t)dec_u64(base + 24);

@@ -214,7 +214,8 @@ def test_sorted_set_encoding_survives_restart(srv):
     Redis too). kvd repacked it at load: CI saw ZSCORE -0 turn into 0
     after kill -9 (test_replay_restores_concurrent_streams). Both ways:
     through the AOF replayed over a compaction snapshot, and through a
-    snapshot alone; a COPY across shards logs the set's state."""
+    snapshot alone; a COPY to another database logs the set's state (an
+    AOF state record, whose format carries the encoding too)."""
     for aof in (["--appendonly", "yes", "--appendfsync", "always"], ["--appendonly", "no"]):
         p = Proc("--save", "", *aof, "--zset-max-listpack-entries", "2").start()
         try:
@@ -226,7 +227,7 @@ def test_sorted_set_encoding_survives_restart(srv):
                 assert c.cmd("BGREWRITEAOF") is not None
                 wait_info(c, "aof_rewrite_in_progress", "0")
                 assert c.cmd("ZADD", "k", "-0", "z") == 1
-                assert c.cmd("COPY", "k", "k2") == 1
+                assert c.cmd("COPY", "k", "k2", "DB", "1") == 1
             else:
                 assert c.cmd("ZADD", "k", "-0", "z") == 1
                 assert c.cmd("SAVE") == OK
@@ -239,7 +240,11 @@ def test_sorted_set_encoding_survives_restart(srv):
             assert c.cmd("ZADD", "k", "-0", "y") == 1
             assert c.cmd("ZSCORE", "k", "y") == b"-0", aof
             if aof[1] == "yes":
+                assert c.cmd("SELECT", "1") == OK
+                assert c.cmd("OBJECT", "ENCODING", "k2") == b"skiplist"
                 assert c.cmd("ZSCORE", "k2", "z") == b"-0"
+                assert c.cmd("ZADD", "k2", "-0", "y") == 1
+                assert c.cmd("ZSCORE", "k2", "y") == b"-0"
         finally:
             p.cleanup()
 

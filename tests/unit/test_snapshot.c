@@ -490,6 +490,10 @@ START_TEST(test_version_and_magic)
     flush_all();
     ck_assert_msg(load("v4.snap", err, sizeof err) == 0, "%s", err);
     ck_assert_uint_gt(count_all(), 0);
+    snap_info si; /* --check-snapshot reports the file's version */
+    ck_assert_msg(snapshot_read("v4.snap", SNAP_CHECK, &si, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(si.version, SNAP_VERSION_MIN);
+    snap_info_free(&si);
     p[8] = SNAP_VERSION;
     p[0] = 'X';
     spit("m.snap", p, n);
