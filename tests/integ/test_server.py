@@ -269,12 +269,14 @@ def test_client_reply_keeps_pushes(srv):
             wait_for(lambda: want in b.cmd("CLIENT", "LIST", "ID", str(aid)), 10, what="a's commands run")
             assert isinstance(b.cmd("PUBLISH", "ch", "hello"), int)
             assert b.cmd("SET", "k", "v") == OK
-            # RESET answers in every state, after what was sent before it
-            a.send(encode("RESET"))
+            # RESET answers in every state, after what was sent before it,
+            # and turns replies on for the ECHO that marks the end
+            a.send(encode("RESET") + encode("ECHO", "__end__"))
+            end = b"+RESET\r\n$7\r\n__end__\r\n"
             out = a.buf
             deadline = time.monotonic() + 10
             a.sock.settimeout(1)
-            while not out.endswith(b"+RESET\r\n") and time.monotonic() < deadline:
+            while not out.endswith(end) and time.monotonic() < deadline:
                 try:
                     d = a.sock.recv(65536)
                 except socket.timeout:
@@ -282,8 +284,8 @@ def test_client_reply_keeps_pushes(srv):
                 if not d:
                     break
                 out += d
-            assert out.endswith(b"+RESET\r\n"), out
-            return re.sub(rb"\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\]", b"+T", out[:-len(b"+RESET\r\n")])
+            assert out.endswith(end), out
+            return re.sub(rb"\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\]", b"+T", out[:-len(end)])
         finally:
             a.close()
             b.close()
