@@ -1145,6 +1145,59 @@ static void zremrangebylex_command(client *c) { zremrange_generic(c, ZQ_LEX); }
 
 /* ---------------------------------------------------------------- pops */
 
+/* The n members at one end of a sorted set (its lowest first, or its
+ * highest with max), for ZPOPMIN and friends and for blocked clients
+ * served by a pusher: views in v, valid until ends_delete. A skip list's
+ * end nodes are also kept, to be unlinked where they are (deleting by
+ * member, as ZREM, would hash each one, walk its bucket and search the
+ * list for it). */
+typedef struct zends {
+    zvec v;
+    znode **nodes, *nb[16];
+} zends;
+
+static void ends_take(void *z, bool max, uint64_t n, zends *t)
+{
+    t->v = (zvec){NULL, 0, 0};
+    t->nodes = NULL;
+    if (enc_of(z) == ZSET_ENC_SKIP) {
+        t->nodes = n <= 16 ? t->nb : malloc(sizeof(znode *) * n);
+        if (!t->nodes) abort();
+        zsk *sk = z;
+        znode *x = max ? sk->l.tail : sk->l.header->lv[0].fwd;
+        for (uint64_t i = 0; i < n && x; i++, x = max ? x->back : x->lv[0].fwd) {
+            zel el;
+            node_zel(x, &el);
+            zv_push(&t->v, el.m, el.score);
+            t->nodes[i] = x;
+        }
+        return;
+    }
+    zq q;
+    memset(&q, 0, sizeof q);
+    q.kind = ZQ_RANK;
+    q.rev = max;
+    q.start = 0;
+    q.end = (int64_t)n - 1;
+    zs_collect(z, &q, &t->v);
+}
+
+/* Deletes what ends_take took from *zp and frees t. */
+static void ends_delete(void **zp, zends *t)
+{
+    if (t->nodes) {
+        for (uint64_t i = 0; i < t->v.n; i++) zsk_remove_node(*zp, t->nodes[i]);
+        if (t->nodes != t->nb) free(t->nodes);
+    } else {
+        buf own; /* (a pack's members move as it shrinks) */
+        buf_init_static(&own, NULL, 0);
+        zv_own(&t->v, &own);
+        for (uint64_t i = 0; i < t->v.n; i++) zs_del(zp, t->v.v[i].m.p, t->v.v[i].m.n);
+        buf_free(&own);
+    }
+    free(t->v.v);
+}
+
 /* Pops up to count (>= 1) entries from the min or max end of the first
  * non-empty sorted set among keys[0..nkeys). Reply shapes:
  *   emitkey=false, nested=false   flat [m, s, m, s…]      (ZPOPMIN, RESP2 or no count)
@@ -1175,31 +1228,9 @@ bool zset_pop(client *c, const sv *keys, int nkeys, bool max, uint64_t count, bo
     void *z = ent_ptr(e);
     uint64_t len = zs_len(z);
     if (count > len) count = len;
-    zvec v = {NULL, 0, 0};
-    /* a skip list's end nodes are taken by address and unlinked where they
-     * are (deleting by member, as ZREM, would hash each one, walk its
-     * bucket and search the list for it) */
-    znode *nb[16], **nodes = NULL;
-    if (enc_of(z) == ZSET_ENC_SKIP) {
-        nodes = count <= 16 ? nb : malloc(sizeof(znode *) * count);
-        if (!nodes) abort();
-        zsk *s = z;
-        znode *x = max ? s->l.tail : s->l.header->lv[0].fwd;
-        for (uint64_t i = 0; i < count; i++, x = max ? x->back : x->lv[0].fwd) {
-            zel el;
-            node_zel(x, &el);
-            zv_push(&v, el.m, el.score);
-            nodes[i] = x;
-        }
-    } else {
-        zq q;
-        memset(&q, 0, sizeof q);
-        q.kind = ZQ_RANK;
-        q.rev = max;
-        q.start = 0;
-        q.end = (int64_t)count - 1;
-        zs_collect(z, &q, &v);
-    }
+    zends t;
+    ends_take(z, max, count, &t);
+    const zvec v = t.v;
     if (!emitkey && !nested) {
         reply_array(c, (long)v.n * 2);
     } else if (!emitkey) {
@@ -1218,21 +1249,11 @@ bool zset_pop(client *c, const sv *keys, int nkeys, bool max, uint64_t count, bo
         reply_double(c, v.v[i].score);
     }
     propagate_zrem(c, key, v.v, v.n);
-    buf own;
-    buf_init_static(&own, NULL, 0);
     size_t before = zs_mem(z);
-    if (nodes) {
-        for (uint64_t i = 0; i < v.n; i++) zsk_remove_node(z, nodes[i]);
-        if (nodes != nb) free(nodes);
-    } else {
-        zv_own(&v, &own);
-        for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
-    }
+    ends_delete(&z, &t);
     value_done(c, key, e, z, before);
     notify_write(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->db, key);
     store_written(c, c->db, key);
-    buf_free(&own);
-    free(v.v);
     return true;
 }
 
@@ -1318,26 +1339,15 @@ uint64_t zset_len(entry *e) { return zs_len(ent_ptr(e)); }
 void zset_pop_n(db *d, entry *e, bool max, uint64_t n, void (*fn)(void *ctx, sv m, double score), void *ctx)
 {
     void *z = ent_ptr(e);
-    zq q;
-    memset(&q, 0, sizeof q);
-    q.kind = ZQ_RANK;
-    q.rev = max;
-    q.start = 0;
-    q.end = (int64_t)n - 1;
-    zvec v = {NULL, 0, 0};
-    zs_collect(z, &q, &v);
-    for (uint64_t i = 0; i < v.n; i++) fn(ctx, v.v[i].m, v.v[i].score);
-    buf own;
-    buf_init_static(&own, NULL, 0);
-    zv_own(&v, &own);
+    zends t;
+    ends_take(z, max, n, &t);
+    for (uint64_t i = 0; i < t.v.n; i++) fn(ctx, t.v.v[i].m, t.v.v[i].score);
     shard *s = store_shard_of(d, ent_keysv(e));
     size_t before = zs_mem(z);
-    for (uint64_t i = 0; i < v.n; i++) zs_del(&z, v.v[i].m.p, v.v[i].m.n);
+    ends_delete(&z, &t);
     ent_setptr(e, z);
     store_value_mem_changed(s, e, (ssize_t)zs_mem(z) - (ssize_t)before);
     if (!zs_len(z)) store_delete_entry(s, e);
-    buf_free(&own);
-    free(v.v);
 }
 
 /* BZPOPMIN/BZPOPMAX key... timeout, BZMPOP timeout numkeys key... MIN|MAX
