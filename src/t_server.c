@@ -571,7 +571,7 @@ static void client_command(client *c)
          * mode changes between replies, as in Redis: OFF keeps what was
          * replied before it, ON drops what was replied since (but pushes) */
         if (sv_eqci(c->argv[2], "on")) {
-            if (c->reply_flags & (REPLY_OFF | REPLY_SKIP)) c->obuf.len = c->reply_keep;
+            if ((c->reply_flags & (REPLY_OFF | REPLY_SKIP)) && c->obuf.len > c->reply_keep) c->obuf.len = c->reply_keep;
             c->reply_flags &= (uint8_t)~(REPLY_OFF | REPLY_SKIP); /* (a SKIP to come stays, as Redis) */
             atomic_fetch_and(&c->flags, ~CLIENT_REPLY_OFF);
             reply_ok(c);
